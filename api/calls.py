@@ -1,0 +1,158 @@
+"""Wiring for the CLI: engine + scoring pool + storage, and the local scheduled run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from api.render import result_table
+from api.results_sink import drain_spool, store_or_spool
+from api.settings import Settings
+from probes.call_probe import CallRequest, InvalidCallRequest, invalid_result, run_call
+from probes.impairment.cli import main as relay_main
+from probes.reflector import ReflectorConfig
+from probes.reflector import run as reflector_run
+from probes.result import CallResult
+from probes.sip.engine import CallEngine, EngineConfig
+from probes.spool import Spool
+from store import cluster
+from store.migrate import migrate as apply_migrations
+from store.pool import connect
+
+log = logging.getLogger(__name__)
+console = Console()
+
+render = result_table
+LOCAL_REFLECTOR_PORT = 5080
+
+
+def database_url(settings: Settings) -> str | None:
+    """The configured database: CALLPROBE_DATABASE_URL, else a running embedded cluster."""
+    if settings.database_url:
+        return settings.database_url
+    if cluster.status(settings.pg_root).running:
+        return cluster.url(settings.pg_root)
+    return None
+
+
+def migrate(url: str) -> list[int]:
+    """Apply pending migrations; returns the versions applied."""
+    with connect(url) as conn:
+        return apply_migrations(conn)
+
+
+@asynccontextmanager
+async def probing(
+    settings: Settings, processes: int | None = None
+) -> AsyncIterator[tuple[CallEngine, ProcessPoolExecutor]]:
+    """An engine and a scoring pool (separate processes: scoring must not stall live calls)."""
+    config = EngineConfig(
+        processes=processes or settings.engine_processes,
+        bind_host=settings.sip_bind,
+        sip_port_base=settings.sip_port_base,
+        rtp_port_base=settings.rtp_port_base,
+    )
+    spawn = multiprocessing.get_context("spawn")
+    async with AsyncExitStack() as stack:
+        engine = await stack.enter_async_context(CallEngine(config))
+        scorer = stack.enter_context(
+            ProcessPoolExecutor(max_workers=settings.scoring_processes, mp_context=spawn)
+        )
+        yield engine, scorer
+
+
+async def save(settings: Settings, results: list[CallResult]) -> str | None:
+    """Store results (or spool them when the database is away); returns a note for the user."""
+    url = database_url(settings)
+    if url is None:
+        return None
+    spool = Spool(settings.spool_dir)
+    await drain_spool(url, spool)
+    report = await store_or_spool(url, results, spool)
+    return str(report)
+
+
+async def call_once(
+    settings: Settings, request: CallRequest, *, store: bool
+) -> tuple[CallResult, str | None]:
+    """Place one call; bad input raises InvalidCallRequest before anything starts."""
+    async with probing(settings) as (engine, scorer):
+        result = await run_call(engine, scorer, request)
+    note = await save(settings, [result]) if store else None
+    return result, note
+
+
+def run_reflector(host: str, port: int, rtp_port: int, prompt: Path | None) -> None:
+    """Serve the reflector in this process until interrupted."""
+    reflector_run(ReflectorConfig(host=host, port=port, rtp_port=rtp_port, prompt=prompt))
+
+
+def run_relay(argv: list[str]) -> None:
+    """Run the impairment relay in this process until interrupted."""
+    raise SystemExit(relay_main(argv))
+
+
+def _start_reflector(port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "api", "reflector", "--port", str(port)]
+    return subprocess.Popen(command)
+
+
+async def run_schedule(
+    settings: Settings, target: str | None, template: CallRequest, interval: float, count: int
+) -> None:
+    """Database + reflector + a call probe on a schedule; prints and stores each result.
+
+    ``target`` None starts a local reflector and calls it; ``template`` gives the
+    rest of the call's settings.
+    """
+    url = settings.database_url or cluster.start(settings.pg_root, settings.db_port)
+    migrate(url)
+    reflector = None if target else _start_reflector(LOCAL_REFLECTOR_PORT)
+    request = replace(template, target=target or f"sip:echo@127.0.0.1:{LOCAL_REFLECTOR_PORT}")
+    console.print(f"database: {url.split('@')[-1]}  target: {request.target}")
+    try:
+        await _loop(settings, request, interval, count)
+    finally:
+        if reflector is not None:
+            reflector.terminate()
+            reflector.wait(10)
+
+
+async def _loop(settings: Settings, request: CallRequest, interval: float, count: int) -> None:
+    done = 0
+    async with probing(settings) as (engine, scorer):
+        while count == 0 or done < count:
+            started = asyncio.get_running_loop().time()
+            try:
+                result = await run_call(engine, scorer, request)
+            except InvalidCallRequest as exc:
+                result = invalid_result(request, str(exc))
+            console.print(_summary(result), await save(settings, [result]) or "")
+            done += 1
+            if count == 0 or done < count:
+                await asyncio.sleep(
+                    max(0.0, interval - (asyncio.get_running_loop().time() - started))
+                )
+
+
+def _summary(result: CallResult) -> Table:
+    table = Table(show_header=False, box=None)
+    mos = f"{result.pesq_mos:.2f}" if result.pesq_mos is not None else "-"
+    emodel = f"{result.emodel_mos:.2f}" if result.emodel_mos is not None else "-"
+    table.add_row(
+        result.started_at.strftime("%H:%M:%S"), result.outcome.value,
+        f"PESQ {mos}", f"E-model {emodel}", f"loss {result.rx_loss_pct}%",
+        f"jitter {result.jitter_ms} ms", f"rtt {result.rtt_ms} ms",
+    )  # fmt: skip
+    return table

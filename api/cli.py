@@ -1,0 +1,135 @@
+"""The ``callprobe`` command line (typer): the composition root for local use."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from api import calls
+from api.settings import get_settings
+from probes.call_probe import CallRequest, InvalidCallRequest
+from probes.sip.spec import Registration
+from store import cluster
+
+app = typer.Typer(no_args_is_help=True, help="SIP/VoIP synthetic-call probing.")
+db_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL + TimescaleDB cluster.")
+app.add_typer(db_app, name="db")
+console = Console()
+err_console = Console(stderr=True)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start (initialising if needed) the project-local cluster and migrate it."""
+    settings = get_settings()
+    url = cluster.start(settings.pg_root, settings.db_port)
+    calls.migrate(url)
+    console.print(url)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the project-local cluster."""
+    cluster.stop(get_settings().pg_root)
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the project-local cluster runs, and where."""
+    console.print(cluster.status(get_settings().pg_root))
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL everything uses (CALLPROBE_DATABASE_URL wins)."""
+    settings = get_settings()
+    console.print(settings.database_url or cluster.url(settings.pg_root), soft_wrap=True)
+
+
+@app.command()
+def call(
+    uri: Annotated[str, typer.Argument(help="SIP URI to call, e.g. sip:echo@127.0.0.1:5080")],
+    codec: Annotated[str, typer.Option(help="PCMU, PCMA or G722 (also GSM, iLBC, speex)")] = "PCMU",
+    duration: Annotated[float, typer.Option(help="Talk time in seconds")] = 10.0,
+    setup_timeout: Annotated[float, typer.Option(help="Seconds to wait for an answer")] = 10.0,
+    transport: Annotated[str | None, typer.Option(help="udp or tcp (default: URI's)")] = None,
+    reference: Annotated[Path | None, typer.Option(help="Audio file to play")] = None,
+    register: Annotated[str | None, typer.Option(help="Registrar URI to REGISTER at")] = None,
+    username: Annotated[str | None, typer.Option(help="Digest user name")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="CALLPROBE_SIP_PASSWORD", help="Digest password")
+    ] = None,
+    probe: Annotated[str, typer.Option(help="Probe name stored with the result")] = "adhoc",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    store: Annotated[bool, typer.Option(help="Store when a database is configured")] = True,
+) -> None:
+    """Place one test call, print its measurements and store them."""
+    registration = None
+    if register:
+        if not username or password is None:
+            _fail("--register needs --username and --password (or CALLPROBE_SIP_PASSWORD)")
+        registration = Registration(registrar=register, username=username, password=password)
+    request = CallRequest(
+        target=uri, codec=codec, transport=transport, talk_s=duration,
+        setup_timeout_s=setup_timeout, reference=reference, registration=registration,
+        probe=probe,
+    )  # fmt: skip
+    try:
+        result, note = asyncio.run(calls.call_once(get_settings(), request, store=store))
+    except InvalidCallRequest as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        console.print(calls.render(result))
+    if note:
+        err_console.print(note)
+    raise typer.Exit(0 if result.outcome.value == "ok" else 1)
+
+
+@app.command()
+def reflector(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="SIP port (UDP and TCP)")] = 5080,
+    rtp_port: Annotated[int, typer.Option(help="First RTP port")] = 30000,
+    prompt: Annotated[Path | None, typer.Option(help="Play this file instead of echoing")] = None,
+) -> None:
+    """Answer calls and echo their audio (or play a prompt) until interrupted."""
+    calls.run_reflector(host, port, rtp_port, prompt)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def relay(ctx: typer.Context) -> None:
+    """Run the impairment relay; flags as `python -m probes.impairment --help`."""
+    calls.run_relay(list(ctx.args))
+
+
+@app.command()
+def run(
+    target: Annotated[str | None, typer.Option(help="SIP URI (default: a local reflector)")] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between calls")] = 60.0,
+    duration: Annotated[float, typer.Option(help="Talk time in seconds")] = 10.0,
+    codec: Annotated[str, typer.Option(help="Codec")] = "PCMU",
+    count: Annotated[int, typer.Option(help="Stop after this many calls (0 = forever)")] = 0,
+) -> None:
+    """The local platform: database, reflector and a scheduled call probe, stored."""
+    template = CallRequest(target="", codec=codec, talk_s=duration, probe="local-reflector")
+    asyncio.run(calls.run_schedule(get_settings(), target, template, interval, count))
+
+
+def _fail(message: str) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()

@@ -1,0 +1,45 @@
+"""Process settings (pydantic-settings, ``CALLPROBE_`` prefix): one instance per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything configurable from the environment.
+
+    ``database_url`` unset means "use the embedded cluster under ``data_dir``".
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CALLPROBE_", env_file=None)
+
+    database_url: str | None = None
+    data_dir: Path = Field(default=REPO_ROOT / ".var")
+    db_port: int = Field(default=55432, ge=1024, le=65535)
+    sip_bind: str = "127.0.0.1"
+    sip_port_base: int = Field(default=5160, ge=1024, le=65000)
+    rtp_port_base: int = Field(default=40000, ge=1024, le=60000)
+    engine_processes: int = Field(default=1, ge=1, le=64)
+    scoring_processes: int = Field(default=1, ge=1, le=32)
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where results wait while the database is away."""
+        return self.data_dir / "spool"
+
+    @property
+    def pg_root(self) -> Path:
+        """Root of the embedded PostgreSQL + TimescaleDB cluster."""
+        return self.data_dir / "pg"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

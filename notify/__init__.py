@@ -1,0 +1,1 @@
+"""callprobe: notify."""

@@ -1,0 +1,115 @@
+"""The one result type every probe returns (Gatus style), and the call spec.
+
+This is the light model module that `store` may import: no pjsua2, no I/O.
+Errors are values here, not exceptions: once a probe has run, whatever
+happened is described by `outcome` and `error`.
+
+Metric definitions (units in the field name):
+
+- ``sip_status`` / ``sip_reason``: final response to the INVITE (RFC 3261).
+- ``register_ms``: Registration Request Delay, REGISTER sent to its final 2xx
+  (RFC 6076 section 4.1, RRD).
+- ``pdd_ms``: Session Request Delay / post-dial delay, INVITE sent to the first
+  provisional 18x (RFC 6076 section 4.2, SRD). ``None`` if no 18x arrived.
+- ``setup_ms``: INVITE sent to the 200 OK (the successful-setup SRD variant of
+  RFC 6076 section 4.2 measured to the final response).
+- ``rx_loss_pct`` / ``tx_loss_pct``: RTP packets lost / expected, per RFC 3550
+  section 6.4.1 (extended highest sequence minus packets received). ``tx`` is
+  what the far end reported in its RTCP receiver reports.
+- ``jitter_ms`` / ``jitter_max_ms``: RFC 3550 section 6.4.1 interarrival jitter,
+  mean and maximum of the running estimate over the call.
+- ``rtt_ms``: round trip from RTCP SR/RR (RFC 3550 section 6.4.1, LSR/DLSR).
+- ``jb_discards`` / ``jb_empty``: jitter-buffer frames discarded (late/overflow)
+  and empty-buffer events (frames the listener did not get).
+- ``pesq_mos``: MOS-LQO by ITU-T P.862.1 (narrowband) or P.862.2 (wideband)
+  after cross-correlation alignment; ``pesq_ceiling`` is the same reference
+  scored offline through the same codec (the best a perfect network can do).
+- ``r_factor`` / ``emodel_mos``: ITU-T G.107 transmission rating and MOS-CQE
+  from measured loss, jitter-buffer discards, delay and codec (G.113 Ie/Bpl);
+  ``ie_eff``, ``id_delay`` and ``r0`` break the R down so a user sees why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    """What happened to the run as a whole."""
+
+    OK = "ok"  # call answered, media measured
+    NO_AUDIO = "no_audio"  # answered, but nothing (or only silence) came back
+    SIP_ERROR = "sip_error"  # a final non-2xx answer (486, 503, 488, ...)
+    SETUP_TIMEOUT = "setup_timeout"  # no final answer within the setup timeout
+    REGISTER_FAILED = "register_failed"  # REGISTER refused (401/403) or timed out
+    INVALID_INPUT = "invalid_input"  # bad URI, bad audio: nothing was dialled
+    ENGINE_ERROR = "engine_error"  # our side failed (transport bind, worker died)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallResult:
+    """One SIP test call, measured. Fields are ``None`` when not measured."""
+
+    run_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    probe: str = "adhoc"
+    target: str
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    outcome: Outcome
+    error: str | None = None
+    transport: str = "udp"
+    codec: str | None = None
+    sip_status: int | None = None
+    sip_reason: str | None = None
+    register_ms: float | None = None
+    pdd_ms: float | None = None
+    setup_ms: float | None = None
+    talk_s: float | None = None
+    rx_packets: int | None = None
+    rx_lost: int | None = None
+    rx_loss_pct: float | None = None
+    tx_packets: int | None = None
+    tx_lost: int | None = None
+    tx_loss_pct: float | None = None
+    jitter_ms: float | None = None
+    jitter_max_ms: float | None = None
+    rtt_ms: float | None = None
+    jb_discards: int | None = None
+    jb_empty: int | None = None
+    jb_delay_ms: float | None = None
+    pesq_mos: float | None = None
+    pesq_mode: str | None = None
+    pesq_ceiling: float | None = None
+    r_factor: float | None = None
+    emodel_mos: float | None = None
+    r0: float | None = None
+    ie_eff: float | None = None
+    id_delay: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (uuid and datetime as strings)."""
+        data = asdict(self)
+        data["run_id"] = str(self.run_id)
+        data["started_at"] = self.started_at.isoformat()
+        data["outcome"] = self.outcome.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallResult:
+        """Inverse of :meth:`to_json`; unknown keys are refused."""
+        values = dict(data)
+        values["run_id"] = uuid.UUID(str(values["run_id"]))
+        values["started_at"] = datetime.fromisoformat(str(values["started_at"]))
+        values["outcome"] = Outcome(values["outcome"])
+        return cls(**values)
+
+
+METRIC_COLUMNS: tuple[str, ...] = tuple(
+    name
+    for name in CallResult.__dataclass_fields__
+    if name not in {"run_id", "probe", "target", "started_at"}
+)
+"""Every column of the results hypertable after the key columns, in order."""

@@ -1,0 +1,65 @@
+"""What the engine is asked to do and what a worker reports back (picklable, no pjsua2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Registration:
+    """Optional REGISTER with digest auth before the call."""
+
+    registrar: str
+    username: str
+    password: str = field(repr=False)
+    realm: str = "*"
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallSpec:
+    """One test call: dial ``uri``, play ``reference``, record, hang up after ``talk_s``."""
+
+    uri: str
+    codec: str
+    reference: Path
+    record_to: Path
+    talk_s: float = 10.0
+    setup_timeout_s: float = 10.0
+    registration: Registration | None = None
+    caller: str = "callprobe"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StreamCounters:
+    """RTP/RTCP and jitter-buffer numbers read from pjsua2 before hangup."""
+
+    codec: str
+    rx_packets: int
+    rx_lost: int
+    rx_jitter_mean_us: float
+    rx_jitter_max_us: float
+    tx_packets: int
+    tx_lost: int | None
+    rtt_mean_us: float | None
+    jb_discards: int
+    jb_empty: int
+    jb_avg_delay_ms: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RawCall:
+    """A worker's account of one call; timings in ms from the INVITE being sent."""
+
+    sip_status: int | None
+    sip_reason: str | None
+    register_status: int | None = None
+    register_ms: float | None = None
+    pdd_ms: float | None = None
+    setup_ms: float | None = None
+    talk_s: float | None = None
+    timed_out: bool = False
+    error: str | None = None
+    stream: StreamCounters | None = None
+    recording: Path | None = None

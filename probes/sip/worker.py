@@ -1,0 +1,422 @@
+"""Engine worker process: one pjsua2 endpoint carrying at most four live calls.
+
+Threading model (DESIGN.md): ``uaConfig.threadCnt = 0`` and the process's main
+thread polls ``libHandleEvents``, so every pjsua2 call and callback happens on
+the one thread that created the library; ``medConfig.threadCnt = 1`` keeps the
+media clock on its own C thread. Calls are driven by a small per-call state
+machine advanced from the poll loop, never from inside a callback, so no Call
+is deleted inside its own callback and all are gone before ``libDestroy``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pjsua2 as pj
+
+from probes.sip.spec import CallSpec, RawCall, Registration, StreamCounters
+
+log = logging.getLogger(__name__)
+
+MAX_CALLS = 4
+"""The wheel's compiled PJSUA_MAX_CALLS: more calls need more processes."""
+
+HANGUP_GRACE_S = 3.0
+"""How long to wait for a BYE to complete before giving up on the dialog."""
+
+CANCEL_GRACE_S = 40.0
+"""A call hung up before any 1xx can only be CANCELled once one arrives, else it
+ends with PJSIP's 32 s transaction timeout: its result is reported at once, but its
+slot stays taken until then."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WorkerConfig:
+    """Ports and addresses of one worker; each worker needs its own."""
+
+    index: int
+    bind_host: str
+    sip_port: int
+    rtp_port: int
+    rtp_port_range: int = 200
+    log_level: int = 1
+
+
+@dataclass(kw_only=True)
+class _Job:
+    """Mutable state of one call inside the worker (callbacks write, the loop reads)."""
+
+    job_id: int
+    spec: CallSpec
+    created: float = field(default_factory=time.monotonic)
+    phase: str = "new"
+    account: Any = None
+    call: Any = None
+    player: Any = None
+    recorder: Any = None
+    reg_sent_at: float | None = None
+    reg_status: int | None = None
+    reg_at: float | None = None
+    invite_at: float | None = None
+    early_at: float | None = None
+    confirmed_at: float | None = None
+    hangup_at: float | None = None
+    disconnected: bool = False
+    status: int | None = None
+    reason: str | None = None
+    timed_out: bool = False
+    error: str | None = None
+    stream: StreamCounters | None = None
+    reported: bool = False
+
+
+FINALIZE_TIMEOUT_S = 2.0
+"""Longest wait for the recorder's WAV header after the call is torn down."""
+
+
+def wav_complete(path: Path) -> bool:
+    """True once a RIFF file's size field matches the file: its writer has closed it."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(8)
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return (
+        len(header) == 8
+        and header[:4] == b"RIFF"
+        and int.from_bytes(header[4:], "little") == size - 8
+    )
+
+
+class _Account(pj.Account):  # type: ignore[misc]
+    def __init__(self, job: _Job) -> None:
+        super().__init__()
+        self.job = job
+
+    def onRegState(self, prm: Any) -> None:
+        job = self.job
+        if job.reg_status is None and int(prm.code) // 100 != 1:
+            job.reg_status = int(prm.code)
+            job.reg_at = time.monotonic()
+
+
+class _Call(pj.Call):  # type: ignore[misc]
+    def __init__(self, account: _Account, job: _Job) -> None:
+        super().__init__(account)
+        self.job = job
+
+    def onCallState(self, prm: Any) -> None:
+        info = self.getInfo()
+        now = time.monotonic()
+        job = self.job
+        if info.state == pj.PJSIP_INV_STATE_EARLY and job.early_at is None:
+            job.early_at = now
+        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and job.confirmed_at is None:
+            job.confirmed_at = now
+            job.status, job.reason = int(info.lastStatusCode), str(info.lastReason)
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            job.disconnected = True
+            if job.confirmed_at is None and not job.timed_out:
+                job.status, job.reason = int(info.lastStatusCode), str(info.lastReason)
+
+    def onCallMediaState(self, prm: Any) -> None:
+        info = self.getInfo()
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                _connect_audio(self.job, self.getAudioMedia(media.index))
+
+
+def _connect_audio(job: _Job, audio: Any) -> None:
+    if job.player is not None:
+        return
+    job.player = pj.AudioMediaPlayer()
+    job.player.createPlayer(str(job.spec.reference), pj.PJMEDIA_FILE_NO_LOOP)
+    job.recorder = pj.AudioMediaRecorder()
+    job.recorder.createRecorder(str(job.spec.record_to))
+    job.player.startTransmit(audio)
+    audio.startTransmit(job.recorder)
+
+
+class Worker:
+    """The pjsua2 endpoint and the calls it carries; driven by :meth:`poll`."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.jobs: dict[int, _Job] = {}
+        self.finished: list[tuple[int, RawCall]] = []
+        self.ep = pj.Endpoint()
+        self.ep.libCreate()
+        self.ep.libInit(self._ep_config())
+        for kind in (pj.PJSIP_TRANSPORT_UDP, pj.PJSIP_TRANSPORT_TCP):
+            self.ep.transportCreate(kind, self._transport_config(config.sip_port))
+        self.ep.libStart()
+        self.ep.audDevManager().setNullDev()
+        self.codecs = {c.codecId.split("/")[0].upper(): c.codecId for c in self.ep.codecEnum2()}
+
+    def _ep_config(self) -> Any:
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = False
+        cfg.uaConfig.maxCalls = MAX_CALLS
+        cfg.uaConfig.userAgent = "callprobe"
+        cfg.medConfig.threadCnt = 1
+        cfg.medConfig.clockRate = 16000
+        cfg.medConfig.noVad = True
+        cfg.medConfig.sndAutoCloseTime = -1
+        cfg.logConfig.level = self.config.log_level
+        cfg.logConfig.consoleLevel = self.config.log_level
+        return cfg
+
+    def _transport_config(self, port: int) -> Any:
+        tc = pj.TransportConfig()
+        tc.port = port
+        tc.boundAddress = self.config.bind_host
+        return tc
+
+    def submit(self, job_id: int, spec: CallSpec) -> None:
+        """Start a call; its RawCall appears in :attr:`finished` when done."""
+        if len(self.jobs) >= MAX_CALLS:
+            self._report(_Job(job_id=job_id, spec=spec, error="worker is full"), recorded=False)
+            return
+        job = _Job(job_id=job_id, spec=spec)
+        self.jobs[job_id] = job
+        try:
+            self._start(job)
+        except pj.Error as exc:
+            job.error = f"pjsua2 refused the call: {exc.info(False).strip()}"
+            self._release(job)
+
+    def _start(self, job: _Job) -> None:
+        job.account = _Account(job)
+        job.account.create(self._account_config(job.spec.registration))
+        if job.spec.registration is None:
+            self._dial(job)
+        else:
+            job.reg_sent_at = time.monotonic()
+            job.phase = "registering"
+
+    def _account_config(self, reg: Registration | None) -> Any:
+        cfg = pj.AccountConfig()
+        host = self.config.bind_host or "127.0.0.1"
+        cfg.idUri = f"sip:callprobe@{host}:{self.config.sip_port}"
+        media = cfg.mediaConfig.transportConfig
+        media.port = self.config.rtp_port
+        media.portRange = self.config.rtp_port_range
+        media.boundAddress = self.config.bind_host
+        if reg is not None:
+            cfg.idUri = f"sip:{reg.username}@{reg.registrar.removeprefix('sip:')}"
+            cfg.regConfig.registrarUri = reg.registrar
+            cfg.regConfig.timeoutSec = 300
+            cfg.sipConfig.authCreds.append(
+                pj.AuthCredInfo("digest", reg.realm, reg.username, 0, reg.password)
+            )
+        return cfg
+
+    def _dial(self, job: _Job) -> None:
+        self._prefer_codec(job.spec.codec)
+        job.call = _Call(job.account, job)
+        job.invite_at = time.monotonic()
+        job.phase = "calling"
+        job.call.makeCall(job.spec.uri, pj.CallOpParam(True))
+
+    def _prefer_codec(self, codec: str) -> None:
+        """Offer only ``codec``: priorities are global, and the offer is built in makeCall."""
+        for name, codec_id in self.codecs.items():
+            self.ep.codecSetPriority(codec_id, 255 if name == codec.upper() else 0)
+
+    def poll(self, timeout_ms: int = 10) -> None:
+        """Handle SIP events for up to ``timeout_ms`` and advance every call."""
+        self.ep.libHandleEvents(timeout_ms)
+        now = time.monotonic()
+        for job in list(self.jobs.values()):
+            self._advance(job, now)
+
+    def _advance(self, job: _Job, now: float) -> None:
+        step = {
+            "registering": self._step_registering,
+            "calling": self._step_calling,
+            "talking": self._step_talking,
+            "hanging_up": self._step_hanging_up,
+            "finalizing": self._step_finalizing,
+        }[job.phase]
+        step(job, now)
+
+    def _step_registering(self, job: _Job, now: float) -> None:
+        reg = job.spec.registration
+        assert reg is not None and job.reg_sent_at is not None
+        if job.reg_status is not None:
+            if job.reg_status // 100 == 2:
+                self._try_dial(job)
+            else:
+                self._release(job)
+        elif now - job.reg_sent_at > reg.timeout_s:
+            job.error = f"no answer to REGISTER within {reg.timeout_s:g} s"
+            job.reg_status = 408
+            self._release(job)
+
+    def _try_dial(self, job: _Job) -> None:
+        try:
+            self._dial(job)
+        except pj.Error as exc:
+            job.error = f"pjsua2 refused the call: {exc.info(False).strip()}"
+            self._release(job)
+
+    def _step_calling(self, job: _Job, now: float) -> None:
+        assert job.invite_at is not None
+        if job.disconnected:
+            self._release(job)
+        elif job.confirmed_at is not None:
+            job.phase = "talking"
+        elif now - job.invite_at > job.spec.setup_timeout_s:
+            job.timed_out = True
+            self._hangup(job, now)
+            self._report(job, recorded=False)
+
+    def _step_talking(self, job: _Job, now: float) -> None:
+        assert job.confirmed_at is not None
+        if job.disconnected:
+            self._release(job)
+        elif now - job.confirmed_at >= job.spec.talk_s:
+            job.stream = self._read_stream(job)
+            self._hangup(job, now)
+
+    def _step_hanging_up(self, job: _Job, now: float) -> None:
+        assert job.hangup_at is not None
+        grace = CANCEL_GRACE_S if job.timed_out else HANGUP_GRACE_S
+        if job.disconnected or now - job.hangup_at > grace:
+            self._release(job)
+
+    def _hangup(self, job: _Job, now: float) -> None:
+        job.hangup_at = now
+        job.phase = "hanging_up"
+        try:
+            job.call.hangup(pj.CallOpParam(True))
+        except pj.Error as exc:
+            log.info("hangup failed", extra={"job": job.job_id, "error": exc.info(False)})
+            job.disconnected = True
+
+    def _read_stream(self, job: _Job) -> StreamCounters | None:
+        """Read RTP/RTCP/jitter-buffer counters; must happen before hangup."""
+        try:
+            stat = job.call.getStreamStat(0)
+            info = job.call.getStreamInfo(0)
+        except pj.Error:
+            return None
+        rx, tx, rtt, jb = stat.rtcp.rxStat, stat.rtcp.txStat, stat.rtcp.rttUsec, stat.jbuf
+        got_rr = rtt.n > 0
+        return StreamCounters(
+            codec=str(info.codecName),
+            rx_packets=int(rx.pkt),
+            rx_lost=int(rx.loss),
+            rx_jitter_mean_us=float(rx.jitterUsec.mean),
+            rx_jitter_max_us=float(rx.jitterUsec.max),
+            tx_packets=int(tx.pkt),
+            tx_lost=int(tx.loss) if got_rr else None,
+            rtt_mean_us=float(rtt.mean) if got_rr else None,
+            jb_discards=int(jb.discard),
+            jb_empty=int(jb.empty),
+            jb_avg_delay_ms=float(jb.avgDelayMsec),
+        )
+
+    def _release(self, job: _Job) -> None:
+        """Tear down a finished call's objects (outside any callback), then report it.
+
+        PJSIP 2.14+ removes conference ports asynchronously on the media clock, so
+        the recorder's WAV header is written a few frames after we drop it: the
+        report waits (phase ``finalizing``) until the file is complete.
+        """
+        recorded = job.recorder is not None
+        job.player = job.recorder = None
+        job.call = None
+        if job.account is not None:
+            job.account.shutdown()
+            job.account = None
+        gc.collect()
+        if recorded:
+            job.phase, job.hangup_at = "finalizing", time.monotonic()
+        else:
+            self._forget(job, recorded=False)
+
+    def _step_finalizing(self, job: _Job, now: float) -> None:
+        assert job.hangup_at is not None
+        if wav_complete(job.spec.record_to) or now - job.hangup_at > FINALIZE_TIMEOUT_S:
+            self._forget(job, recorded=True)
+
+    def _forget(self, job: _Job, recorded: bool) -> None:
+        del self.jobs[job.job_id]
+        self._report(job, recorded)
+
+    def _report(self, job: _Job, recorded: bool) -> None:
+        if not job.reported:
+            job.reported = True
+            self.finished.append((job.job_id, _raw_call(job, recorded)))
+
+    def shutdown(self) -> None:
+        """Hang up everything, drop every pjsua2 object, destroy the library."""
+        for job in list(self.jobs.values()):
+            if job.call is not None and not job.disconnected:
+                self._hangup(job, time.monotonic())
+        deadline = time.monotonic() + HANGUP_GRACE_S
+        while any(not j.timed_out for j in self.jobs.values()) and time.monotonic() < deadline:
+            self.poll()
+        for job in list(self.jobs.values()):
+            self._release(job)
+        gc.collect()
+        self.ep.libDestroy()
+
+
+def _ms(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else round((end - start) * 1000.0, 3)
+
+
+def _raw_call(job: _Job, recorded: bool) -> RawCall:
+    talk = None
+    if job.confirmed_at is not None and job.hangup_at is not None:
+        talk = round(job.hangup_at - job.confirmed_at, 3)
+    error = job.error
+    if job.reg_status is not None and job.reg_status // 100 != 2:
+        error = error or f"REGISTER refused with {job.reg_status}"
+    return RawCall(
+        sip_status=None if job.timed_out else job.status,
+        sip_reason=None if job.timed_out else job.reason,
+        register_status=job.reg_status,
+        register_ms=_ms(job.reg_sent_at, job.reg_at),
+        pdd_ms=_ms(job.invite_at, job.early_at),
+        setup_ms=_ms(job.invite_at, job.confirmed_at),
+        talk_s=talk,
+        timed_out=job.timed_out,
+        error=error,
+        stream=job.stream,
+        recording=job.spec.record_to if recorded and Path(job.spec.record_to).exists() else None,
+    )
+
+
+def serve(conn: Connection, config: WorkerConfig) -> None:
+    """Process entry point: run calls sent over ``conn`` until told to stop."""
+    logging.basicConfig(level=logging.WARNING)
+    worker = Worker(config)
+    conn.send(("ready", config.index, None))
+    try:
+        _loop(conn, worker)
+    finally:
+        worker.shutdown()
+        conn.close()
+
+
+def _loop(conn: Connection, worker: Worker) -> None:
+    while True:
+        worker.poll()
+        while worker.finished:
+            conn.send(("done", *worker.finished.pop(0)))
+        while conn.poll():
+            message = conn.recv()
+            if message[0] == "stop":
+                return
+            worker.submit(message[1], message[2])

@@ -1,0 +1,37 @@
+"""The store's error tree; `http_status` is what the API edge answers with."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every error the store raises on purpose."""
+
+    http_status: int = 500
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be reached now (down, restarting, pool exhausted)."""
+
+    http_status = 503
+
+
+class MigrationError(StoreError):
+    """The schema cannot be brought to the version this code expects."""
+
+
+class ClusterError(StoreError):
+    """The embedded development/test cluster cannot be set up or controlled."""
+
+
+class TimescaleDBNotInstalled(ClusterError):
+    """PostgreSQL 15 lacks the timescaledb extension."""
+
+
+class PortInUse(ClusterError):
+    """Another process already listens on the cluster's port."""
+
+
+class ClusterNotRunning(ClusterError):
+    """The cluster is not initialised or not started."""
+
+    http_status = 503
