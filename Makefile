@@ -22,7 +22,7 @@ unit: bootstrap
 	$(VENV)/pytest -q tests/unit
 
 bench: bootstrap
-	$(VENV)/python bench/run_all.py
+	$(VENV)/python -m bench.run_all
 
 clean:
 	-$(VENV)/callprobe db stop

@@ -18,7 +18,6 @@ set -euo pipefail
 
 readonly PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 readonly SUITE=trixie
-readonly MIRROR=http://deb.debian.org/debian
 readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 readonly APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 cmake dpkg-dev gcc make debian-archive-keyring)
 
@@ -26,6 +25,18 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_root=${CALLPROBE_BUILD_DIR:-$repo_root/.var/build/timescaledb}
 
 log() { printf 'install-timescaledb: %s\n' "$*" >&2; }
+
+# The Debian mirror this machine already uses (deb822 or one-line sources), so the
+# script works wherever apt does and names no host of its own.
+system_mirror() {
+    local uri
+    uri=$(grep -hoP '^URIs:\s*\K\S+' /etc/apt/sources.list.d/*.sources 2>/dev/null \
+        | grep -v security | head -n 1 || true)
+    [[ -n $uri ]] || uri=$(grep -hoP '^deb\s+(\[[^]]*\]\s+)?\K\S+' /etc/apt/sources.list 2>/dev/null \
+        | grep -v security | head -n 1 || true)
+    [[ -n $uri ]] || { log "no Debian mirror found in /etc/apt/sources*"; exit 1; }
+    printf '%s\n' "$uri"
+}
 
 installed() {
     [[ -x $PG_CONFIG ]] && [[ -f "$("$PG_CONFIG" --sharedir)/extension/timescaledb.control" ]]
@@ -60,7 +71,7 @@ fetch_source() {
     local state=$build_root/apt
     rm -rf "$build_root/src"
     mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$build_root/src"
-    echo "deb-src [signed-by=$KEYRING] $MIRROR $SUITE main" >"$state/sources.list"
+    echo "deb-src [signed-by=$KEYRING] $(system_mirror) $SUITE main" >"$state/sources.list"
     # The download dir must be writable by apt's sandbox user, else apt warns and
     # downloads as root.
     chown _apt "$build_root/src" 2>/dev/null || true

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -401,6 +402,7 @@ def _raw_call(job: _Job, recorded: bool) -> RawCall:
 def serve(conn: Connection, config: WorkerConfig) -> None:
     """Process entry point: run calls sent over ``conn`` until told to stop."""
     logging.basicConfig(level=logging.WARNING)
+    os.dup2(2, 1)  # pjlib logs to fd 1 before our level applies; stdout belongs to the CLI
     worker = Worker(config)
     conn.send(("ready", config.index, None))
     try:

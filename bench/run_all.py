@@ -1,0 +1,18 @@
+"""Run every benchmark and print its table (`make bench`). Not a test: nothing is asserted."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from bench import concurrent_calls, db_writes, pesq_cpu
+
+
+def main() -> None:
+    console = Console()
+    console.print(pesq_cpu.main(20))
+    console.print(db_writes.main(50_000, 500))
+    console.print(concurrent_calls.run([1, 25, 50, 75, 100, 128], 8.0))
+
+
+if __name__ == "__main__":
+    main()
