@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from api.render import result_table
 from api.results_sink import drain_spool, store_or_spool
@@ -105,7 +104,7 @@ def run_relay(argv: list[str]) -> None:
 
 def _start_reflector(port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "api", "reflector", "--port", str(port)]
-    return subprocess.Popen(command)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 
 async def run_schedule(
@@ -138,7 +137,8 @@ async def _loop(settings: Settings, request: CallRequest, interval: float, count
                 result = await run_call(engine, scorer, request)
             except InvalidCallRequest as exc:
                 result = invalid_result(request, str(exc))
-            console.print(_summary(result), await save(settings, [result]) or "")
+            note = await save(settings, [result])
+            console.print(_summary(result) + (f"  ({note})" if note else ""))
             done += 1
             if count == 0 or done < count:
                 await asyncio.sleep(
@@ -146,13 +146,12 @@ async def _loop(settings: Settings, request: CallRequest, interval: float, count
                 )
 
 
-def _summary(result: CallResult) -> Table:
-    table = Table(show_header=False, box=None)
-    mos = f"{result.pesq_mos:.2f}" if result.pesq_mos is not None else "-"
-    emodel = f"{result.emodel_mos:.2f}" if result.emodel_mos is not None else "-"
-    table.add_row(
-        result.started_at.strftime("%H:%M:%S"), result.outcome.value,
-        f"PESQ {mos}", f"E-model {emodel}", f"loss {result.rx_loss_pct}%",
-        f"jitter {result.jitter_ms} ms", f"rtt {result.rtt_ms} ms",
-    )  # fmt: skip
-    return table
+def _summary(result: CallResult) -> str:
+    """One line per call for the scheduled run."""
+    fields = {
+        "PESQ": result.pesq_mos, "E-model": result.emodel_mos, "loss %": result.rx_loss_pct,
+        "jitter ms": result.jitter_ms, "rtt ms": result.rtt_ms, "setup ms": result.setup_ms,
+    }  # fmt: skip
+    shown = "  ".join(f"{k} {v:.2f}" for k, v in fields.items() if v is not None)
+    error = f"  [red]{result.error}[/red]" if result.error else ""
+    return f"{result.started_at:%H:%M:%S}  {result.outcome.value:<8} {shown}{error}"

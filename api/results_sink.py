@@ -31,6 +31,11 @@ class SinkReport:
     spooled: int
     error: str | None = None
 
+    def __str__(self) -> str:
+        if self.spooled:
+            return f"spooled {self.spooled} result(s), database unavailable: {self.error}"
+        return f"stored {self.stored} of {self.received} result(s)"
+
 
 async def store_or_spool(
     source: str | Pool, results: Sequence[CallResult], spool: Spool

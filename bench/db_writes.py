@@ -28,13 +28,23 @@ def _results(n: int) -> list[CallResult]:
     start = datetime.now(UTC) - timedelta(days=30)
     return [
         CallResult(
-            probe=f"probe-{i % 50}", target="sip:echo@127.0.0.1:5080", outcome=Outcome.OK,
-            started_at=start + timedelta(seconds=i), codec="PCMU", sip_status=200,
-            pdd_ms=rng.uniform(1, 300), setup_ms=rng.uniform(50, 900), rx_packets=500,
-            rx_lost=rng.randint(0, 5), rx_loss_pct=rng.uniform(0, 1), jitter_ms=rng.uniform(0, 5),
-            rtt_ms=rng.uniform(1, 80), pesq_mos=rng.uniform(3.5, 4.3), emodel_mos=4.3,
+            probe=f"probe-{i % 50}",
+            target="sip:echo@127.0.0.1:5080",
+            outcome=Outcome.OK,
+            started_at=start + timedelta(seconds=i),
+            codec="PCMU",
+            sip_status=200,
+            pdd_ms=rng.uniform(1, 300),
+            setup_ms=rng.uniform(50, 900),
+            rx_packets=500,
+            rx_lost=rng.randint(0, 5),
+            rx_loss_pct=rng.uniform(0, 1),
+            jitter_ms=rng.uniform(0, 5),
+            rtt_ms=rng.uniform(1, 80),
+            pesq_mos=rng.uniform(3.5, 4.3),
+            emodel_mos=4.3,
             r_factor=90.0,
-        )  # fmt: skip
+        )
         for i in range(n)
     ]
 

@@ -1,6 +1,6 @@
 """CPU cost of scoring one call: PESQ (with alignment), the codec ceiling, the E-model.
 
-    .venv/bin/python bench/pesq_cpu.py --repeats 20
+.venv/bin/python bench/pesq_cpu.py --repeats 20
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 from rich.console import Console
@@ -21,11 +22,11 @@ from media.library import default_reference
 from media.pesq_score import score
 
 
-def _cpu_ms(fn: object, repeats: int) -> tuple[float, float]:
+def _cpu_ms(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
     samples = []
     for _ in range(repeats):
         start = time.process_time()
-        fn()  # type: ignore[operator]
+        fn()
         samples.append((time.process_time() - start) * 1000)
     return statistics.median(samples), max(samples)
 
@@ -38,22 +39,25 @@ def _received(codec: Codec) -> tuple[np.ndarray, np.ndarray]:
     return reference, late
 
 
+def _steps(codec: Codec) -> dict[str, Callable[[], object]]:
+    reference, received = _received(codec)
+    rate = codec.sample_rate
+    return {
+        "PESQ + alignment": lambda: score(reference, received, rate),
+        "codec ceiling, first time": lambda: score(
+            reference, transcode(reference, rate, codec), rate
+        ),
+        "codec ceiling, cached": lambda: codec_ceiling(reference, rate, codec),
+        "E-model": lambda: emodel_for_call(codec, 1.0, 0.5, 60.0),
+    }
+
+
 def main(repeats: int) -> Table:
     table = Table(title=f"CPU per scoring step (median / max of {repeats}, one core)")
     for column in ("codec", "step", "CPU ms median", "CPU ms max"):
         table.add_column(column, justify="right")
     for name in ("PCMU", "G722"):
-        codec = get_codec(name)
-        reference, received = _received(codec)
-        steps = {
-            "PESQ + alignment": lambda: score(reference, received, codec.sample_rate),
-            "codec ceiling, first time": lambda: score(
-                reference, transcode(reference, codec.sample_rate, codec), codec.sample_rate
-            ),
-            "codec ceiling, cached": lambda: codec_ceiling(reference, codec.sample_rate, codec),
-            "E-model": lambda: emodel_for_call(codec, 1.0, 0.5, 60.0),
-        }
-        for step, fn in steps.items():
+        for step, fn in _steps(get_codec(name)).items():
             median, worst = _cpu_ms(fn, repeats)
             table.add_row(name, step, f"{median:.1f}", f"{worst:.1f}")
     return table

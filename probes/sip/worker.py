@@ -402,8 +402,12 @@ def _raw_call(job: _Job, recorded: bool) -> RawCall:
 def serve(conn: Connection, config: WorkerConfig) -> None:
     """Process entry point: run calls sent over ``conn`` until told to stop."""
     logging.basicConfig(level=logging.WARNING)
-    os.dup2(2, 1)  # pjlib logs to fd 1 before our level applies; stdout belongs to the CLI
-    worker = Worker(config)
+    # pjlib logs its start-up to fd 1 before our log level applies, and stdout
+    # belongs to the CLI: silence fd 1 during start-up, then send it to stderr.
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        worker = Worker(config)
+    os.dup2(2, 1)
     conn.send(("ready", config.index, None))
     try:
         _loop(conn, worker)

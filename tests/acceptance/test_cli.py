@@ -95,3 +95,29 @@ def test_an_unusable_reference_file_is_refused(env: dict[str, str], tmp_path: Pa
     done = callprobe("call", "sip:echo@127.0.0.1", "--reference", str(fake), env=env)
     assert done.returncode == 2
     assert "prompt.wav" in done.stderr
+
+
+def test_a_result_made_while_the_database_is_away_is_spooled_then_stored(
+    env: dict[str, str], reflector: Peer, db: Cluster, run: Run[Any], tmp_path: Path
+) -> None:
+    probe = f"outage-{uuid.uuid4().hex[:8]}"
+    gone = {**env, "CALLPROBE_DATABASE_URL": db.url.replace(f":{db.port}/", ":1/")}
+    first = callprobe(
+        "call", reflector.uri, "--duration", "3", "--probe", probe, "--json", env=gone
+    )
+    assert first.returncode == 0, first.stderr
+    assert "spooled 1 result" in first.stderr
+    assert len(list((tmp_path / "spool").glob("*.json"))) == 1
+
+    second = callprobe(
+        "call", reflector.uri, "--duration", "3", "--probe", probe, "--json", env=env
+    )
+    assert second.returncode == 0, second.stderr
+    assert list((tmp_path / "spool").glob("*.json")) == []
+
+    async def stored() -> set[str]:
+        async with transaction(db.url) as conn:
+            return {str(r.run_id) for r in await recent_results(conn, probe)}
+
+    expected = {json.loads(first.stdout)["run_id"], json.loads(second.stdout)["run_id"]}
+    assert run(stored()) == expected
