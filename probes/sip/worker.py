@@ -75,6 +75,7 @@ class _Job:
     error: str | None = None
     stream: StreamCounters | None = None
     reported: bool = False
+    slot: int = 0
 
 
 FINALIZE_TIMEOUT_S = 2.0
@@ -94,6 +95,12 @@ def wav_complete(path: Path) -> bool:
         and header[:4] == b"RIFF"
         and int.from_bytes(header[4:], "little") == size - 8
     )
+
+
+NO_FREE_SLOT = (
+    "engine worker has no free call slot (a call to an unresponsive target "
+    "holds its slot until PJSIP gives up, up to 32 s)"
+)
 
 
 class _Account(pj.Account):  # type: ignore[misc]
@@ -184,9 +191,17 @@ class Worker:
     def submit(self, job_id: int, spec: CallSpec) -> None:
         """Start a call; its RawCall appears in :attr:`finished` when done."""
         if len(self.jobs) >= MAX_CALLS:
-            self._report(_Job(job_id=job_id, spec=spec, error="worker is full"), recorded=False)
+            self._report(
+                _Job(
+                    job_id=job_id,
+                    spec=spec,
+                    error=NO_FREE_SLOT,
+                ),
+                recorded=False,
+            )
             return
-        job = _Job(job_id=job_id, spec=spec)
+        taken = {j.slot for j in self.jobs.values()}
+        job = _Job(job_id=job_id, spec=spec, slot=min(set(range(MAX_CALLS)) - taken))
         self.jobs[job_id] = job
         try:
             self._start(job)
@@ -196,20 +211,23 @@ class Worker:
 
     def _start(self, job: _Job) -> None:
         job.account = _Account(job)
-        job.account.create(self._account_config(job.spec.registration))
+        job.account.create(self._account_config(job.spec.registration, job.slot))
         if job.spec.registration is None:
             self._dial(job)
         else:
             job.reg_sent_at = time.monotonic()
             job.phase = "registering"
 
-    def _account_config(self, reg: Registration | None) -> Any:
+    def _account_config(self, reg: Registration | None, slot: int) -> Any:
         cfg = pj.AccountConfig()
         host = self.config.bind_host or "127.0.0.1"
         cfg.idUri = f"sip:callprobe@{host}:{self.config.sip_port}"
         media = cfg.mediaConfig.transportConfig
-        media.port = self.config.rtp_port
-        media.portRange = self.config.rtp_port_range
+        # Each call slot gets its own share of the range, so concurrent calls do
+        # not all start their port search at the same (taken) port.
+        share = self.config.rtp_port_range // MAX_CALLS
+        media.port = self.config.rtp_port + slot * share
+        media.portRange = share
         media.boundAddress = self.config.bind_host
         if reg is not None:
             cfg.idUri = f"sip:{reg.username}@{reg.registrar.removeprefix('sip:')}"
