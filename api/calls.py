@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from probes.impairment.cli import main as relay_main
 from probes.reflector import ReflectorConfig
 from probes.reflector import run as reflector_run
 from probes.result import CallResult
+from probes.scoring import scoring_pool
 from probes.sip.engine import CallEngine, EngineConfig
 from probes.spool import Spool
 from store import cluster
@@ -58,16 +58,15 @@ async def probing(
     """An engine and a scoring pool (separate processes: scoring must not stall live calls)."""
     config = EngineConfig(
         processes=processes or settings.engine_processes,
+        wideband_processes=settings.wideband_processes,
         bind_host=settings.sip_bind,
         sip_port_base=settings.sip_port_base,
         rtp_port_base=settings.rtp_port_base,
+        setup_rate=settings.setup_rate,
     )
-    spawn = multiprocessing.get_context("spawn")
     async with AsyncExitStack() as stack:
         engine = await stack.enter_async_context(CallEngine(config))
-        scorer = stack.enter_context(
-            ProcessPoolExecutor(max_workers=settings.scoring_processes, mp_context=spawn)
-        )
+        scorer = stack.enter_context(scoring_pool(settings.scoring_processes))
         yield engine, scorer
 
 

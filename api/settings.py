@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     sip_port_base: int = Field(default=5160, ge=1024, le=65000)
     rtp_port_base: int = Field(default=40000, ge=1024, le=60000)
     engine_processes: int = Field(default=1, ge=1, le=64)
+    wideband_processes: int = Field(default=1, ge=0, le=64)
     scoring_processes: int = Field(default=1, ge=1, le=32)
+    setup_rate: float = Field(default=50.0, gt=0, le=1000)
 
     @property
     def spool_dir(self) -> Path:

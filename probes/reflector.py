@@ -118,7 +118,7 @@ class Reflector:
         cfg.medConfig.threadCnt = 1
         cfg.medConfig.clockRate = 16000
         cfg.medConfig.noVad = True
-        cfg.medConfig.sndAutoCloseTime = -1
+        cfg.medConfig.ecTailLen = 0
         cfg.logConfig.level = cfg.logConfig.consoleLevel = self.config.log_level
         return cfg
 

@@ -7,6 +7,9 @@ Inputs and outputs are plain picklable values.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,10 @@ from media.call_rating import emodel_for_call
 from media.ceiling import codec_ceiling
 from media.codecs import get_codec
 from media.pesq_score import score
+
+SCORING_NICENESS = 10
+"""Scorers yield the CPU to live calls: on a busy box a late media clock costs a
+jitter-buffer underrun, a late score costs nothing."""
 
 PACKETIZATION_MS = 20.0
 """pjsua2's default ptime: one frame of sender-side delay."""
@@ -46,6 +53,16 @@ class CallQuality:
     r0: float
     ie_eff: float
     id_delay: float
+
+
+def scoring_pool(processes: int) -> ProcessPoolExecutor:
+    """The process pool that scores calls, at low CPU priority."""
+    return ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=os.nice,
+        initargs=(SCORING_NICENESS,),
+    )
 
 
 def one_way_delay_ms(rtt_ms: float | None, jb_delay_ms: float | None) -> float:

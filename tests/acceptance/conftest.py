@@ -6,7 +6,6 @@ Every peer is a subprocess on loopback with its own ports, killed at teardown.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import signal
 import socket
@@ -22,6 +21,7 @@ import pytest
 
 from probes.call_probe import CallRequest, run_call
 from probes.result import CallResult
+from probes.scoring import scoring_pool
 from probes.sip.engine import CallEngine, EngineConfig
 
 PEERS = Path(__file__).resolve().parent.parent / "peers"
@@ -115,7 +115,7 @@ def reflector() -> Iterator[Peer]:
 @pytest.fixture(scope="session")
 def scorer() -> Iterator[ProcessPoolExecutor]:
     """The scoring pool, separate from the engine as in production."""
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with scoring_pool(2) as pool:
         yield pool
 
 
