@@ -15,7 +15,8 @@ Metric definitions (units in the field name):
   RFC 6076 section 4.2 measured to the final response).
 - ``rx_loss_pct`` / ``tx_loss_pct``: RTP packets lost / expected, per RFC 3550
   section 6.4.1 (extended highest sequence minus packets received). ``tx`` is
-  what the far end reported in its RTCP receiver reports.
+  what the far end said in its last RTCP receiver report (sent about every 5 s),
+  so losses in the call's last seconds are not in it; ``None`` without RTCP.
 - ``jitter_ms`` / ``jitter_max_ms``: RFC 3550 section 6.4.1 interarrival jitter,
   mean and maximum of the running estimate over the call.
 - ``rtt_ms``: round trip from RTCP SR/RR (RFC 3550 section 6.4.1, LSR/DLSR).
