@@ -105,7 +105,12 @@ class Reflector:
             tc.port, tc.boundAddress = config.port, config.host
             self.ep.transportCreate(kind, tc)
         self.ep.libStart()
-        self.ep.audDevManager().setNullDev()
+        devices = self.ep.audDevManager()
+        devices.setNullDev()
+        # Keep the (null) sound device, the bridge's clock, running from the start:
+        # opened on demand, it started during a call's first frames and cost that
+        # call a jitter-buffer underrun (measured on the first call after start).
+        devices.getCaptureDevMedia().startTransmit(devices.getPlaybackDevMedia())
         self.account = _Account(self)
         self.account.create(self._account_config())
 
@@ -119,6 +124,7 @@ class Reflector:
         cfg.medConfig.clockRate = 16000
         cfg.medConfig.noVad = True
         cfg.medConfig.ecTailLen = 0
+        cfg.medConfig.sndAutoCloseTime = -1
         cfg.logConfig.level = cfg.logConfig.consoleLevel = self.config.log_level
         return cfg
 
