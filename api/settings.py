@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from store import cluster
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,8 +39,9 @@ class Settings(BaseSettings):
 
     @property
     def pg_root(self) -> Path:
-        """Root of the embedded PostgreSQL + TimescaleDB cluster."""
-        return self.data_dir / "pg"
+        """Root of the embedded cluster: under ``data_dir`` when the postgres user can
+        reach it (initdb refuses root), else under /var/lib/callprobe."""
+        return cluster.reachable_root(self.data_dir, "pg")
 
 
 @lru_cache(maxsize=1)

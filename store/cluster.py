@@ -72,10 +72,14 @@ class ClusterStatus:
 
 def default_root(name: str = "pg") -> Path:
     """``<repo>/.var/<name>``, or a dir under /var/lib/callprobe if postgres cannot reach it."""
-    repo_var = Path(__file__).resolve().parent.parent / ".var"
-    if _server_can_reach(_nearest_existing(repo_var)):
-        return repo_var / name
-    digest = hashlib.sha256(str(repo_var).encode()).hexdigest()[:12]
+    return reachable_root(Path(__file__).resolve().parent.parent / ".var", name)
+
+
+def reachable_root(parent: Path, name: str) -> Path:
+    """``parent/name`` if the server user can reach it, else one under /var/lib/callprobe."""
+    if _server_can_reach(_nearest_existing(parent)):
+        return parent / name
+    digest = hashlib.sha256(str(parent).encode()).hexdigest()[:12]
     return FALLBACK_PARENT / f"{name}-{digest}"
 
 
