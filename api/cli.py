@@ -10,15 +10,20 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from api import calls
 from api.settings import get_settings
 from probes.call_probe import CallRequest, InvalidCallRequest
+from probes.sip.engine import EngineError
 from probes.sip.spec import Registration
 from store import cluster
+from store.errors import StoreError
 
-app = typer.Typer(no_args_is_help=True, help="SIP/VoIP synthetic-call probing.")
+app = typer.Typer(
+    no_args_is_help=True, help="SIP/VoIP synthetic-call probing.", pretty_exceptions_enable=False
+)
 db_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL + TimescaleDB cluster.")
 app.add_typer(db_app, name="db")
 console = Console()
@@ -126,10 +131,15 @@ def run(
 
 def _fail(message: str) -> NoReturn:
     err_console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
+    raise SystemExit(2)
 
 
 def main() -> None:
     """Console-script entry point."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    app()
+    try:
+        app()
+    except ValidationError as exc:
+        _fail(f"invalid CALLPROBE_ settings: {exc}")
+    except (StoreError, EngineError) as exc:
+        _fail(f"{type(exc).__name__}: {exc}")
