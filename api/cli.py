@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -126,7 +128,10 @@ def run(
 ) -> None:
     """The local platform: database, reflector and a scheduled call probe, stored."""
     template = CallRequest(target="", codec=codec, talk_s=duration, probe="local-reflector")
-    asyncio.run(calls.run_schedule(get_settings(), target, template, interval, count))
+    # SIGTERM stops the run like Ctrl-C: the reflector and engine are shut down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(calls.run_schedule(get_settings(), target, template, interval, count))
 
 
 def _fail(message: str) -> NoReturn:
