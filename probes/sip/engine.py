@@ -98,11 +98,6 @@ class CallEngine:
         }
         self._next_setup = 0.0
 
-    @property
-    def capacity(self) -> int:
-        """Simultaneous calls this engine can carry."""
-        return self.config.total_processes * MAX_CALLS
-
     def worker_pids(self) -> list[int]:
         """Process ids of the running workers (for monitoring and benchmarks)."""
         return [w.process.pid for w in self._workers if w.alive()]

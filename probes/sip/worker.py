@@ -193,14 +193,7 @@ class Worker:
     def submit(self, job_id: int, spec: CallSpec) -> None:
         """Start a call; its RawCall appears in :attr:`finished` when done."""
         if len(self.jobs) >= MAX_CALLS:
-            self._report(
-                _Job(
-                    job_id=job_id,
-                    spec=spec,
-                    error=NO_FREE_SLOT,
-                ),
-                recorded=False,
-            )
+            self._report(_Job(job_id=job_id, spec=spec, error=NO_FREE_SLOT), recorded=False)
             return
         taken = {j.slot for j in self.jobs.values()}
         job = _Job(job_id=job_id, spec=spec, slot=min(set(range(MAX_CALLS)) - taken))
