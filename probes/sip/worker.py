@@ -201,8 +201,7 @@ class Worker:
         try:
             self._start(job)
         except pj.Error as exc:
-            job.error = f"pjsua2 refused the call: {exc.info(False).strip()}"
-            self._release(job)
+            self._refused(job, exc)
 
     def _start(self, job: _Job) -> None:
         job.account = _Account(job)
@@ -279,8 +278,11 @@ class Worker:
         try:
             self._dial(job)
         except pj.Error as exc:
-            job.error = f"pjsua2 refused the call: {exc.info(False).strip()}"
-            self._release(job)
+            self._refused(job, exc)
+
+    def _refused(self, job: _Job, exc: Any) -> None:
+        job.error = f"pjsua2 refused the call: {exc.info(False).strip()}"
+        self._release(job)
 
     def _step_calling(self, job: _Job, now: float) -> None:
         assert job.invite_at is not None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -32,7 +31,6 @@ from probes.impairment import Impairment, ImpairmentRelay, RelayConfig, RelaySta
 
 pytestmark = [
     pytest.mark.sip,
-    pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp (sip-tester) not installed"),
 ]
 
 HOST = "127.0.0.1"
