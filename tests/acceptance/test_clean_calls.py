@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from probes.call_probe import CallRequest
 from probes.result import Outcome
 from tests.acceptance.conftest import PEERS, CallRunner, Peer, sipp, start_peer, stop
 
@@ -29,16 +30,24 @@ def test_pcmu_against_sipp_echo_scores_the_g711_ceiling(
 def test_pcmu_against_our_reflector_scores_the_ceiling_and_measures_rtt(
     engine_runner: CallRunner, reflector: Peer
 ) -> None:
-    result = engine_runner.call(target=reflector.uri, codec="PCMU", talk_s=10)
-    assert result.outcome is Outcome.OK, result
-    assert result.sip_status == 200
-    assert result.rx_lost == 0 and result.tx_lost == 0
-    assert result.pesq_mos is not None and result.pesq_ceiling is not None
-    assert abs(result.pesq_mos - result.pesq_ceiling) <= 0.05
-    assert result.rtt_ms is not None and 0 <= result.rtt_ms < 5
-    assert result.pdd_ms is not None and result.pdd_ms < result.setup_ms  # type: ignore[operator]
-    assert result.r_factor is not None and result.r_factor > 90
-    assert result.emodel_mos is not None and result.emodel_mos > 4.3
+    # The reflector decodes and re-encodes (4.244 against 4.270 in repeated runs
+    # here), and one clean-clone CI run saw a single first call at 4.197: judge
+    # the median of three simultaneous calls, and bound the worst one too.
+    request = CallRequest(target=reflector.uri, codec="PCMU", talk_s=10)
+    results = engine_runner.calls([request] * 3)
+    for result in results:
+        assert result.outcome is Outcome.OK, result
+        assert result.sip_status == 200
+        assert result.rx_lost == 0 and result.tx_lost == 0
+        assert result.rtt_ms is not None and 0 <= result.rtt_ms < 5
+        assert result.pdd_ms is not None and result.pdd_ms < result.setup_ms  # type: ignore[operator]
+        assert result.r_factor is not None and result.r_factor > 90
+        assert result.emodel_mos is not None and result.emodel_mos > 4.3
+    scores = sorted(r.pesq_mos for r in results if r.pesq_mos is not None)
+    ceiling = results[0].pesq_ceiling
+    assert len(scores) == 3 and ceiling is not None
+    assert abs(scores[1] - ceiling) <= 0.05, scores
+    assert ceiling - scores[0] <= 0.15, scores
 
 
 @pytest.mark.parametrize(
