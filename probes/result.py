@@ -28,6 +28,18 @@ Metric definitions (units in the field name):
 - ``r_factor`` / ``emodel_mos``: ITU-T G.107 transmission rating and MOS-CQE
   from measured loss, jitter-buffer discards, delay and codec (G.113 Ie/Bpl);
   ``ie_eff``, ``id_delay`` and ``r0`` break the R down so a user sees why.
+
+Fields of the other probe kinds (all share this one type):
+
+- ``kind``: ``sip_call``, ``sip_options``, ``sip_register``, ``http``, ``tcp``,
+  ``icmp`` or ``push``; ``probe_id`` and ``location`` say which scheduled probe
+  and which agent location produced it (``None`` for ad-hoc calls).
+- ``status_code``: the HTTP status (``sip_status`` holds SIP answers).
+- ``latency_ms``: HTTP request to response headers, TCP connect time, ICMP mean
+  round trip, or SIP OPTIONS request to final response. ICMP loss is
+  ``rx_loss_pct`` with ``rx_packets`` replies.
+- ``load_cpu`` / ``load_ram``: what a push reporter said about its host, ratios
+  in 0..1 (Crisp's push load).
 """
 
 from __future__ import annotations
@@ -49,11 +61,13 @@ class Outcome(StrEnum):
     REGISTER_FAILED = "register_failed"  # REGISTER refused (401/403) or timed out
     INVALID_INPUT = "invalid_input"  # bad URI, bad audio: nothing was dialled
     ENGINE_ERROR = "engine_error"  # our side failed (transport bind, worker died)
+    FAILED = "failed"  # a check's target answered wrongly (HTTP status, body, refused)
+    TIMEOUT = "timeout"  # a check's target did not answer in time
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CallResult:
-    """One SIP test call, measured. Fields are ``None`` when not measured."""
+    """One probe run, measured (a SIP call or any other kind). ``None`` = not measured."""
 
     run_id: uuid.UUID = field(default_factory=uuid.uuid4)
     probe: str = "adhoc"
@@ -89,6 +103,13 @@ class CallResult:
     r0: float | None = None
     ie_eff: float | None = None
     id_delay: float | None = None
+    kind: str = "sip_call"
+    probe_id: uuid.UUID | None = None
+    location: str | None = None
+    status_code: int | None = None
+    latency_ms: float | None = None
+    load_cpu: float | None = None
+    load_ram: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (uuid and datetime as strings)."""
@@ -96,6 +117,7 @@ class CallResult:
         data["run_id"] = str(self.run_id)
         data["started_at"] = self.started_at.isoformat()
         data["outcome"] = self.outcome.value
+        data["probe_id"] = None if self.probe_id is None else str(self.probe_id)
         return data
 
     @classmethod
@@ -105,6 +127,8 @@ class CallResult:
         values["run_id"] = uuid.UUID(str(values["run_id"]))
         values["started_at"] = datetime.fromisoformat(str(values["started_at"]))
         values["outcome"] = Outcome(values["outcome"])
+        if values.get("probe_id") is not None:
+            values["probe_id"] = uuid.UUID(str(values["probe_id"]))
         return cls(**values)
 
 

@@ -42,6 +42,8 @@ def _every_field_set(probe: str) -> CallResult:
             values[field.name] = 1000 + index
         elif kind is str:
             values[field.name] = f"{field.name} é ☎"
+        elif kind is uuid.UUID:
+            values[field.name] = uuid.uuid4()
     values.update(run_id=uuid.uuid4(), probe=probe, started_at=T0, outcome=Outcome.SIP_ERROR)
     return CallResult(**values)  # type: ignore[arg-type]
 
@@ -72,7 +74,8 @@ def test_one_typed_column_per_field_in_field_order(conn, run) -> None:
 
     hints = typing.get_type_hints(CallResult)
     expected = [(name, SQL_TYPES[_base_type(hints[name])]) for name in COLUMNS]
-    assert run(columns()) == expected
+    # project_id is the store's, stamped on ingest from the probe's project.
+    assert run(columns()) == [*expected, ("project_id", "uuid")]
 
 
 def test_every_field_round_trips(conn, run) -> None:

@@ -1,0 +1,68 @@
+"""The agent <-> API contract, version 1: what an agent leases and what it posts.
+
+Agents import this, never ``store`` or ``api``; the API serves exactly these
+models, so a change here is a protocol change (bump ``CONTRACT_VERSION``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTRACT_VERSION = 1
+
+
+class LeaseRequest(BaseModel):
+    """An agent asks for up to ``max_runs`` due runs for its location."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    max_runs: int = Field(default=10, ge=1, le=500)
+
+
+class LeasedRun(BaseModel):
+    """One run to execute now; post its result with the same ``run_id`` before ``lease_expires``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: uuid.UUID
+    probe_id: uuid.UUID
+    probe_name: str
+    kind: str
+    target: str
+    timeout_s: float
+    options: dict[str, Any]
+    secret: str | None = Field(default=None, repr=False)
+    due_at: datetime
+    lease_expires: datetime
+    attempt: int
+
+
+class Lease(BaseModel):
+    """The API's answer: the runs (possibly none) and when to ask again at the latest."""
+
+    version: Literal[1] = 1
+    location: str
+    runs: list[LeasedRun]
+    poll_after_s: float
+
+
+class ResultBatch(BaseModel):
+    """Results posted by an agent: each a ``CallResult.to_json()`` dict, keyed by run id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    results: list[dict[str, Any]] = Field(max_length=5000)
+
+
+class IngestReport(BaseModel):
+    """What the API did with a batch: new rows, duplicates (already stored), refused."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[str]
