@@ -16,11 +16,12 @@ CONTRACT_VERSION = 1
 
 
 class LeaseRequest(BaseModel):
-    """An agent asks for up to ``max_runs`` due runs for its location."""
+    """An agent asks for up to ``max_runs`` due runs; ``location`` must be its token's."""
 
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = 1
+    location: str = Field(min_length=1, max_length=63)
     max_runs: int = Field(default=10, ge=1, le=500)
 
 

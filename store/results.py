@@ -5,6 +5,7 @@ Functions take a connection and never commit: the caller's transaction decides.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
@@ -21,26 +22,60 @@ COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(CallResult))
 _COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
 
 _INSERT = sql.SQL(
-    "INSERT INTO call_results ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING"
-).format(columns=_COLUMN_LIST, values=sql.SQL(", ").join(sql.Placeholder() * len(COLUMNS)))
+    "INSERT INTO call_results ({columns}, project_id) VALUES ({values}) ON CONFLICT DO NOTHING"
+).format(columns=_COLUMN_LIST, values=sql.SQL(", ").join(sql.Placeholder() * (len(COLUMNS) + 1)))
+
+# Counts and sums only: adding a late or replayed batch is one more increment.
+_ROLLUP = """
+INSERT INTO result_rollup_hourly AS r (
+    probe_id, location, bucket, runs, ok_runs, mos_sum, mos_n, jitter_sum, jitter_n,
+    loss_sum, loss_n, pdd_sum, pdd_n, latency_sum, latency_n)
+SELECT probe_id, coalesce(location, ''), time_bucket('1 hour', started_at), count(*),
+       count(*) FILTER (WHERE outcome = 'ok'),
+       coalesce(sum(coalesce(pesq_mos, emodel_mos)), 0), count(coalesce(pesq_mos, emodel_mos)),
+       coalesce(sum(jitter_ms), 0), count(jitter_ms),
+       coalesce(sum(greatest(rx_loss_pct, tx_loss_pct)), 0),
+       count(greatest(rx_loss_pct, tx_loss_pct)),
+       coalesce(sum(pdd_ms), 0), count(pdd_ms),
+       coalesce(sum(latency_ms), 0), count(latency_ms)
+FROM call_results
+WHERE run_id = ANY(%(ids)s) AND probe_id IS NOT NULL
+GROUP BY 1, 2, 3
+ON CONFLICT (probe_id, location, bucket) DO UPDATE SET
+    runs = r.runs + excluded.runs, ok_runs = r.ok_runs + excluded.ok_runs,
+    mos_sum = r.mos_sum + excluded.mos_sum, mos_n = r.mos_n + excluded.mos_n,
+    jitter_sum = r.jitter_sum + excluded.jitter_sum, jitter_n = r.jitter_n + excluded.jitter_n,
+    loss_sum = r.loss_sum + excluded.loss_sum, loss_n = r.loss_n + excluded.loss_n,
+    pdd_sum = r.pdd_sum + excluded.pdd_sum, pdd_n = r.pdd_n + excluded.pdd_n,
+    latency_sum = r.latency_sum + excluded.latency_sum,
+    latency_n = r.latency_n + excluded.latency_n
+"""
 
 _RECENT = sql.SQL(
     "SELECT {columns} FROM call_results WHERE probe = %s ORDER BY started_at DESC LIMIT %s"
 ).format(columns=_COLUMN_LIST)
 
 
-async def insert_results(conn: AsyncConn, results: Sequence[CallResult]) -> int:
+async def insert_results(
+    conn: AsyncConn, results: Sequence[CallResult], project_id: uuid.UUID | None = None
+) -> int:
     """Insert results, skipping any already stored; return how many rows are new."""
     if not results:
         return 0
     async with conn.cursor() as cur:
-        await cur.executemany(_INSERT, [_params(result) for result in results])
+        await cur.executemany(_INSERT, [(*_params(result), project_id) for result in results])
         return cur.rowcount
+
+
+async def add_to_rollups(conn: AsyncConn, run_ids: Sequence[uuid.UUID]) -> None:
+    """Count newly stored results (by run id, each exactly once) into the hourly rollup."""
+    if run_ids:
+        await conn.execute(_ROLLUP, {"ids": list(run_ids)})
 
 
 async def recent_results(conn: AsyncConn, probe: str, limit: int = 100) -> list[CallResult]:
     """The probe's latest results, newest first."""
-    async with conn.cursor(row_factory=kwargs_row(_to_result)) as cur:
+    async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
         await cur.execute(_RECENT, (probe, limit))
         return await cur.fetchall()
 
@@ -51,5 +86,6 @@ def _params(result: CallResult) -> tuple[Any, ...]:
     )
 
 
-def _to_result(**values: Any) -> CallResult:
+def to_result(**values: Any) -> CallResult:
+    """Map a row (as keyword arguments) to a result."""
     return CallResult(**{**values, "outcome": Outcome(values["outcome"])})

@@ -1,0 +1,124 @@
+"""Leasing against the real database: each due slot once, expired leases re-issued."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from store import runs
+
+pytestmark = pytest.mark.db
+
+
+async def _world(url: str, interval_s: int = 60) -> dict[str, uuid.UUID]:
+    """A committed project with one location, one agent and one probe due now."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        project = (
+            await (
+                await conn.execute("INSERT INTO projects (name) VALUES ('lease test') RETURNING id")
+            ).fetchone()
+        )[0]
+        location = (
+            await (
+                await conn.execute(
+                    "INSERT INTO locations (project_id, name) VALUES (%s, 'ams') RETURNING id",
+                    (project,),
+                )
+            ).fetchone()
+        )[0]
+        agent = (
+            await (
+                await conn.execute(
+                    "INSERT INTO agents (project_id, location_id, name, prefix, token_hash)"
+                    " VALUES (%s, %s, 'a', 'cpa_x', %s) RETURNING id",
+                    (project, location, uuid.uuid4().bytes),
+                )
+            ).fetchone()
+        )[0]
+        probe = (
+            await (
+                await conn.execute(
+                    "INSERT INTO probes (project_id, name, kind, target, interval_s, timeout_s)"
+                    " VALUES (%s, 'p', 'tcp', '127.0.0.1:9', %s, 5) RETURNING id",
+                    (project, interval_s),
+                )
+            ).fetchone()
+        )[0]
+        await conn.execute(
+            "INSERT INTO schedules (probe_id, location_id, target, next_due)"
+            " VALUES (%s, %s, '127.0.0.1:9', now() - interval '1 second')",
+            (probe, location),
+        )
+    return {"project": project, "location": location, "agent": agent, "probe": probe}
+
+
+async def _lease(url: str, world: dict[str, uuid.UUID], grace: float = 30) -> list[Any]:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        return await runs.lease_runs(
+            conn, location_id=world["location"], agent_id=world["agent"], limit=10, grace_s=grace
+        )
+
+
+def test_a_due_slot_is_leased_once_by_concurrent_agents(db, run) -> None:
+    world = run(_world(db.url))
+
+    async def race() -> list[list[Any]]:
+        return list(await asyncio.gather(*(_lease(db.url, world) for _ in range(8))))
+
+    leases = run(race())
+    leased = [row for lease in leases for row in lease]
+    assert len(leased) == 1
+    assert leased[0].kind == "tcp" and leased[0].attempts == 1
+    assert run(_lease(db.url, world)) == []
+
+
+def test_an_expired_lease_is_reissued_with_the_same_run_id(db, run) -> None:
+    world = run(_world(db.url))
+    first = run(_lease(db.url, world, grace=-10))  # expires at once
+    again = run(_lease(db.url, world))
+    assert [r.run_id for r in again] == [first[0].run_id]
+    assert again[0].attempts == 2
+
+
+def test_a_run_completes_once_and_only_for_its_location(db, run) -> None:
+    world = run(_world(db.url))
+    leased = run(_lease(db.url, world))
+    ids = [leased[0].run_id, uuid.uuid4()]
+
+    async def complete(location: uuid.UUID) -> Any:
+        async with await psycopg.AsyncConnection.connect(db.url) as conn:
+            return await runs.complete_runs(
+                conn, run_ids=ids, project_id=world["project"], location_id=location
+            )
+
+    assert run(complete(uuid.uuid4())) == ([], set())
+    done, known = run(complete(world["location"]))
+    assert [d.run_id for d in done] == [leased[0].run_id] and known == {leased[0].run_id}
+    assert run(complete(world["location"])) == ([], {leased[0].run_id})
+
+
+def test_the_next_slot_follows_the_interval(db, run) -> None:
+    world = run(_world(db.url, interval_s=5))
+    first = run(_lease(db.url, world))
+
+    async def make_due() -> None:
+        """Move the clock 5 s forward by moving the schedule and the leased slot back."""
+        async with await psycopg.AsyncConnection.connect(db.url) as conn:
+            await conn.execute(
+                "UPDATE runs SET due_at = due_at - interval '5 seconds' WHERE probe_id = %s",
+                (world["probe"],),
+            )
+            await conn.execute(
+                "UPDATE schedules SET next_due = next_due - interval '5 seconds'"
+                " WHERE probe_id = %s",
+                (world["probe"],),
+            )
+
+    run(make_due())
+    second = run(_lease(db.url, world))
+    assert second[0].due_at == first[0].due_at  # one interval after the moved first slot
+    assert second[0].run_id != first[0].run_id
