@@ -1,0 +1,199 @@
+"""Judge probes: results from the store through the pure threshold engine, changes recorded.
+
+Called after every ingested batch (for the probes it touched) and by the sweeper
+on a clock (so silence turns into ``unknown`` or, for push probes, ``unhealthy``).
+Each probe is evaluated under a transaction-scoped advisory lock, so API replicas
+evaluating the same probe at once record a transition only once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from probes.result import CallResult, Outcome
+from store import health
+from store.pool import AsyncConn, Pool, transaction
+from thresholds.evaluate import Evaluation, Observation, Reason, evaluate
+from thresholds.rules import Policy, Rule
+from thresholds.states import State
+
+log = logging.getLogger(__name__)
+
+HISTORY_PER_LOCATION = 30
+"""Newest results per location fed to the engine: covers the ASR window and hysteresis."""
+
+HISTORY_SPAN = timedelta(days=2)
+
+CHUNK = 200
+"""Probes judged per transaction."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Change:
+    """A recorded transition of one probe's overall state."""
+
+    probe_id: uuid.UUID
+    at: datetime
+    from_state: str
+    to_state: str
+    cause: str
+
+
+def observation(result: CallResult) -> Observation:
+    """The engine's view of one result: its outcome and metric values by metric name."""
+    loss = [v for v in (result.rx_loss_pct, result.tx_loss_pct) if v is not None]
+    values: dict[str, float | None] = {
+        "mos": result.pesq_mos if result.pesq_mos is not None else result.emodel_mos,
+        "pesq_mos": result.pesq_mos,
+        "emodel_mos": result.emodel_mos,
+        "r_factor": result.r_factor,
+        "jitter_ms": result.jitter_ms,
+        "loss_pct": max(loss) if loss else None,
+        "rtt_ms": result.rtt_ms,
+        "pdd_ms": result.pdd_ms,
+        "setup_ms": result.setup_ms,
+        "register_ms": result.register_ms,
+        "latency_ms": result.latency_ms,
+        "load_cpu": result.load_cpu,
+        "load_ram": result.load_ram,
+    }
+    answered = None
+    if result.kind == "sip_call" and result.outcome is not Outcome.INVALID_INPUT:
+        answered = result.sip_status is not None and 200 <= result.sip_status < 300
+    return Observation(
+        run_id=str(result.run_id),
+        at=result.started_at,
+        location=result.location or "",
+        ok=result.outcome is Outcome.OK,
+        outcome=_outcome_text(result),
+        values=values,
+        answered=answered,
+    )
+
+
+def _outcome_text(result: CallResult) -> str:
+    code = result.sip_status or result.status_code
+    detail = f" ({code})" if code else ""
+    return f"{result.outcome.value}{detail}"
+
+
+def policy_for(config: health.ProbeHealthConfig) -> Policy:
+    """The probe's policy, with defaults that turn silence into ``unknown``/``dead``."""
+    values: dict[str, Any] = dict(config.policy)
+    if config.kind == "push":
+        values.setdefault("push_dead_after_s", float(config.options.get("dead_after_s", 60.0)))
+    else:
+        values.setdefault("stale_after_s", float(3 * config.interval_s + 60))
+    return Policy(**values)
+
+
+def rules_for(config: health.ProbeHealthConfig) -> list[Rule]:
+    """The probe's threshold rules."""
+    return [Rule(**rule) for rule in config.rules]
+
+
+def reason_json(reason: Reason) -> dict[str, Any]:
+    """A reason as stored and served (JSON)."""
+    data = asdict(reason)
+    data["state"] = reason.state.value
+    return data
+
+
+def cause_of(evaluation: Evaluation) -> str:
+    """One line saying why: the first deciding reason's text."""
+    return evaluation.reasons[0].text if evaluation.reasons else evaluation.state.value
+
+
+async def reevaluate(
+    pool: Pool | str, probe_ids: Iterable[uuid.UUID], now: datetime
+) -> list[Change]:
+    """Evaluate probes and record what changed; one transaction per chunk of probes."""
+    ordered = sorted(set(probe_ids))
+    changes: list[Change] = []
+    for start in range(0, len(ordered), CHUNK):
+        async with transaction(pool) as conn:
+            changes += await _reevaluate_chunk(conn, ordered[start : start + CHUNK], now)
+    for change in changes:
+        log.info("health changed", extra=asdict(change))
+    return changes
+
+
+async def _reevaluate_chunk(
+    conn: AsyncConn, probe_ids: list[uuid.UUID], now: datetime
+) -> list[Change]:
+    keys = sorted({_lock_key(p) for p in probe_ids})
+    await conn.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (keys,))
+    history = await health.recent_results(conn, probe_ids, HISTORY_PER_LOCATION, now - HISTORY_SPAN)
+    changes: list[Change] = []
+    for config in await health.probe_configs(conn, probe_ids):
+        mine = history[config.probe_id]
+        result = evaluate(
+            (observation(r) for r in mine), rules_for(config), policy_for(config), now
+        )
+        change = await _record(conn, config, result, mine, now)
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+async def _record(
+    conn: AsyncConn,
+    config: health.ProbeHealthConfig,
+    result: Evaluation,
+    history: Sequence[CallResult],
+    now: datetime,
+) -> Change | None:
+    rows = {row.location: row for row in await health.health_rows(conn, [config.probe_id])}
+    newest = max((r.started_at for r in history), default=now)
+    for location, state in result.locations.items():
+        reasons = [reason_json(r) for r in result.reasons if r.location == location]
+        await health.save_health(
+            conn,
+            probe_id=config.probe_id,
+            location=location,
+            state=state.value,
+            at=newest,
+            reasons=reasons,
+            evaluated_at=now,
+        )
+    reasons = [reason_json(r) for r in result.reasons]
+    previous = rows.get("")
+    before = previous.state if previous else State.UNKNOWN.value
+    # Silence is judged at ``now``; a result-driven change happened when the result did.
+    at = newest if result.state is not State.UNKNOWN and history else now
+    await health.save_health(
+        conn,
+        probe_id=config.probe_id,
+        location="",
+        state=result.state.value,
+        at=at,
+        reasons=reasons,
+        evaluated_at=now,
+    )
+    if before == result.state.value:
+        return None
+    cause = cause_of(result)
+    at = await health.record_transition(
+        conn,
+        project_id=config.project_id,
+        probe_id=config.probe_id,
+        at=at,
+        from_state=before,
+        to_state=result.state.value,
+        reasons=reasons,
+        cause=cause,
+    )
+    return Change(
+        probe_id=config.probe_id, at=at, from_state=before, to_state=result.state.value, cause=cause
+    )
+
+
+def _lock_key(probe_id: uuid.UUID) -> int:
+    # Advisory locks take a bigint; crc32 of the id keeps the key stable across replicas.
+    return zlib.crc32(probe_id.bytes)

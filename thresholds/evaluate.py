@@ -1,0 +1,104 @@
+"""A probe's health from its observations: per location, then across locations.
+
+Deterministic and independent of input order: observations are sorted by
+(at, run_id, then their other fields) and a (location, run_id) pair counts once.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from thresholds.hysteresis import settle
+from thresholds.judge import Observation, judge
+from thresholds.metrics import ASR
+from thresholds.quorum import rollup
+from thresholds.reasons import Reason, Verdict, breach_reasons, merge
+from thresholds.rules import Policy, Rule
+from thresholds.states import State
+
+__all__ = ["Evaluation", "Observation", "Reason", "evaluate", "judge"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Evaluation:
+    """The probe's state, the reasons that decided it and each location's state."""
+
+    state: State
+    reasons: tuple[Reason, ...]
+    locations: Mapping[str, State]
+
+
+def evaluate(
+    observations: Iterable[Observation], rules: Sequence[Rule], policy: Policy, now: datetime
+) -> Evaluation:
+    """Judge each run, apply hysteresis, ASR and staleness per location, then the quorum."""
+    by_location: dict[str, list[Observation]] = {}
+    for obs in _unique(observations):
+        by_location.setdefault(obs.location, []).append(obs)
+    verdicts = {
+        name: _location(runs, rules, policy, now) for name, runs in sorted(by_location.items())
+    }
+    state, reasons = rollup(verdicts, policy.quorum)
+    locations = MappingProxyType({name: found[0] for name, found in verdicts.items()})
+    return Evaluation(state=state, reasons=reasons, locations=locations)
+
+
+def _unique(observations: Iterable[Observation]) -> Iterable[Observation]:
+    first: dict[tuple[str, str], Observation] = {}
+    for obs in sorted(observations, key=_order):
+        first.setdefault((obs.location, obs.run_id), obs)
+    return first.values()
+
+
+def _order(obs: Observation) -> tuple[object, ...]:
+    values = tuple(sorted((name, repr(value)) for name, value in obs.values.items()))
+    return (obs.at, obs.run_id, obs.location, obs.ok, obs.outcome, repr(obs.answered), values)
+
+
+def _location(
+    runs: Sequence[Observation], rules: Sequence[Rule], policy: Policy, now: datetime
+) -> Verdict:
+    name = runs[-1].location
+    found = settle((judge(obs, rules, policy) for obs in runs), name, policy)
+    found = merge(found, _asr(runs, rules, policy))
+    return _freshness(found, runs[-1], policy, now)
+
+
+def _asr(runs: Sequence[Observation], rules: Sequence[Rule], policy: Policy) -> list[Reason]:
+    calls = [obs.answered for obs in runs if obs.answered is not None][-policy.asr_window :]
+    if not calls:
+        return []
+    value = 100.0 * sum(calls) / len(calls)
+    scope = f" over {len(calls)} calls"
+    name = runs[-1].location
+    return [
+        reason
+        for rule in rules
+        if rule.metric == ASR
+        for reason in breach_reasons(rule, value, name, rule_id="asr", scope=scope)
+    ]
+
+
+def _freshness(found: Verdict, newest: Observation, policy: Policy, now: datetime) -> Verdict:
+    """Stale turns a location unknown; push silence turns it unhealthy, and wins over stale."""
+    age = (now - newest.at).total_seconds()
+    stale = policy.stale_after_s
+    if stale is not None and age >= stale:
+        found = State.UNKNOWN, (_silent(State.UNKNOWN, "stale", newest.location, age, stale),)
+    dead = policy.push_dead_after_s
+    if dead is not None and age >= dead:
+        found = merge(found, [_silent(State.UNHEALTHY, "push_dead", newest.location, age, dead)])
+    return found
+
+
+def _silent(state: State, rule: str, location: str, age: float, bound: float) -> Reason:
+    after = "stale" if state is State.UNKNOWN else "dead"
+    return Reason(
+        state=state,
+        rule=rule,
+        value=age,
+        bound=bound,
+        location=location,
+        text=f"no report from {location} for {age:.0f} s, {after} after {bound:g} s",
+    )
