@@ -2,7 +2,8 @@
 
 Leasing is one transaction of row locks taken with ``FOR UPDATE SKIP LOCKED``,
 so any number of agents and API replicas can lease at once and a due slot is
-handed out exactly once (``runs`` is also unique per slot). A lease that
+handed out exactly once (``runs`` is also unique per slot). A lease lasts the
+run's timeout (plus talk and scoring time for calls) plus a grace; one that
 expires without a result is handed out again with the same ``run_id``.
 """
 
@@ -57,7 +58,8 @@ WITH expired AS (
 )
 UPDATE runs r
 SET leased_at = now(), leased_by = %(agent)s, attempts = r.attempts + 1,
-    lease_expires = now() + make_interval(secs => p.timeout_s + %(grace)s)
+    lease_expires = now() + make_interval(secs => p.timeout_s + %(grace)s + CASE
+        WHEN p.kind = 'sip_call' THEN coalesce((p.options->>'talk_s')::float, 10) + 30 ELSE 0 END)
 FROM expired, probes p
 WHERE r.run_id = expired.run_id AND p.id = r.probe_id
 RETURNING r.run_id
@@ -83,12 +85,13 @@ WITH due AS (
     WHERE s.probe_id = due.probe_id AND s.location_id = due.location_id
       AND s.target = due.target AND p.id = s.probe_id AND p.enabled
     RETURNING p.project_id, p.id AS probe_id, s.location_id, s.target, due.next_due AS due_at,
-              p.timeout_s
+              p.timeout_s + CASE WHEN p.kind = 'sip_call'
+                  THEN coalesce((p.options->>'talk_s')::float, 10) + 30 ELSE 0 END AS run_s
 )
 INSERT INTO runs (project_id, probe_id, location_id, target, due_at, leased_at, leased_by,
                   lease_expires)
 SELECT project_id, probe_id, location_id, target, due_at, now(), %(agent)s,
-       now() + make_interval(secs => timeout_s + %(grace)s)
+       now() + make_interval(secs => run_s + %(grace)s)
 FROM advanced
 ON CONFLICT DO NOTHING
 RETURNING run_id

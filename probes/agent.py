@@ -1,0 +1,200 @@
+"""The agent: lease due runs from the API, run them with bounded concurrency, post results.
+
+It holds no database credentials, only an agent token. Results are posted in
+batches; when the API cannot take them (unreachable, 5xx) they go to a durable
+spool and are replayed, oldest first, once the API answers again. Runs are
+idempotent by ``run_id`` on the API side, so a replay after a lost answer is
+harmless. Stop it by setting the ``stop`` event: it stops leasing, finishes the
+runs in hand (up to ``drain_timeout_s``), then posts or spools what it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from probes.contract import IngestReport, Lease, LeasedRun, LeaseRequest, ResultBatch
+from probes.kinds.checks import CallRuntime, CheckSpec, run_check
+from probes.kinds.options import parse_options
+from probes.result import CallResult
+from probes.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class AgentRejected(RuntimeError):
+    """The API refused the agent itself (bad token, wrong location): retrying cannot help."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentConfig:
+    """How an agent reaches its API and how much it runs at once."""
+
+    api: str
+    token: str = field(repr=False)
+    location: str
+    spool_dir: Path
+    concurrency: int = 16
+    batch_size: int = 200
+    post_every_s: float = 1.0
+    idle_poll_s: float = 1.0
+    max_backoff_s: float = 15.0
+    http_timeout_s: float = 10.0
+    drain_timeout_s: float = 30.0
+
+
+@dataclass(kw_only=True, slots=True)
+class AgentStats:
+    """Counters for logs and tests."""
+
+    leased: int = 0
+    executed: int = 0
+    posted: int = 0
+    spooled: int = 0
+    replayed: int = 0
+
+
+class Agent:
+    """One location's worker; see the module docstring."""
+
+    def __init__(self, config: AgentConfig, runtime: CallRuntime | None = None) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.stats = AgentStats()
+        self.spool = Spool(config.spool_dir)
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._in_hand: set[asyncio.Task[None]] = set()
+        self._outbox: list[CallResult] = []
+        self._client = httpx.AsyncClient(
+            base_url=config.api.rstrip("/"),
+            headers={"Authorization": f"Bearer {config.token}"},
+            timeout=config.http_timeout_s,
+        )
+
+    async def run(self, stop: asyncio.Event) -> AgentStats:
+        """Lease and post until ``stop`` is set; then drain and return the counters."""
+        poster = asyncio.create_task(self._post_loop(stop))
+        try:
+            await self._lease_loop(stop)
+        finally:
+            await self._drain()
+            poster.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poster
+            await self._flush()
+            await self._client.aclose()
+        return self.stats
+
+    async def _lease_loop(self, stop: asyncio.Event) -> None:
+        backoff = self.config.idle_poll_s
+        while not stop.is_set():
+            free = self.config.concurrency - len(self._in_hand)
+            try:
+                lease = await self._lease(free) if free > 0 else None
+            except httpx.HTTPError as exc:
+                log.warning("lease failed: %s", exc)
+                backoff = min(backoff * 2, self.config.max_backoff_s)
+                await _sleep(stop, backoff)
+                continue
+            backoff = self.config.idle_poll_s
+            if lease is not None:
+                for run in lease.runs:
+                    self._start(run)
+            if lease is None or not lease.runs:
+                wait = self.config.idle_poll_s if lease is None else lease.poll_after_s
+                await _sleep(stop, min(wait, self.config.idle_poll_s))
+
+    async def _lease(self, max_runs: int) -> Lease:
+        request = LeaseRequest(location=self.config.location, max_runs=max_runs)
+        response = await self._client.post("/v1/agent/lease", json=request.model_dump())
+        _raise_for_agent(response)
+        lease = Lease.model_validate_json(response.content)
+        self.stats.leased += len(lease.runs)
+        return lease
+
+    def _start(self, run: LeasedRun) -> None:
+        task = asyncio.create_task(self._execute(run))
+        self._in_hand.add(task)
+        task.add_done_callback(self._in_hand.discard)
+
+    async def _execute(self, run: LeasedRun) -> None:
+        async with self._slots:
+            spec = CheckSpec(
+                run_id=run.run_id,
+                probe_id=run.probe_id,
+                probe_name=run.probe_name,
+                kind=run.kind,
+                target=run.target,
+                timeout_s=run.timeout_s,
+                options=parse_options(run.kind, run.options),
+                secret=run.secret,
+                location=self.config.location,
+            )
+            result = await run_check(spec, self.runtime)
+        self.stats.executed += 1
+        self._outbox.append(result)
+
+    async def _post_loop(self, stop: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(self.config.post_every_s)
+            await self._flush()
+            if not self._outbox and not stop.is_set():
+                await self._replay()
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            batch = self._outbox[: self.config.batch_size]
+            del self._outbox[: len(batch)]
+            if not await self._post(batch):
+                self.stats.spooled += await asyncio.to_thread(self.spool.spool_all, batch)
+
+    async def _replay(self) -> None:
+        pending = await asyncio.to_thread(self.spool.pending)
+        for start in range(0, len(pending), self.config.batch_size):
+            batch = pending[start : start + self.config.batch_size]
+            if not await self._post(batch):
+                return
+            await asyncio.to_thread(self.spool.acknowledge, [r.run_id for r in batch])
+            self.stats.replayed += len(batch)
+
+    async def _post(self, batch: list[CallResult]) -> bool:
+        """Deliver a batch; False when the API could not take it (keep it)."""
+        body = ResultBatch(results=[r.to_json() for r in batch])
+        try:
+            response = await self._client.post("/v1/agent/results", json=body.model_dump())
+        except httpx.HTTPError as exc:
+            log.warning("posting results failed: %s", exc)
+            return False
+        if response.status_code >= 500:
+            log.warning("API answered %s to results", response.status_code)
+            return False
+        _raise_for_agent(response)
+        report = IngestReport.model_validate_json(response.content)
+        for problem in report.rejected:
+            log.error("result refused: %s", problem)
+        self.stats.posted += len(batch)
+        return True
+
+    async def _drain(self) -> None:
+        if self._in_hand:
+            await asyncio.wait(set(self._in_hand), timeout=self.config.drain_timeout_s)
+
+
+def _raise_for_agent(response: httpx.Response) -> None:
+    if response.status_code in (401, 403, 409):
+        raise AgentRejected(f"API refused this agent ({response.status_code}): {response.text}")
+    if response.status_code >= 500:
+        raise httpx.HTTPStatusError(
+            f"API error {response.status_code}", request=response.request, response=response
+        )
+    response.raise_for_status()
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

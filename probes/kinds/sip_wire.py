@@ -1,0 +1,253 @@
+"""Minimal SIP client transactions over UDP or TCP, for the OPTIONS and REGISTER checks.
+
+No maintained asyncio SIP client library exists (aiosip is abandoned; pjsua2 is
+call-centric and lives in engine processes), so these checks build the few
+requests they need and parse answers by hand, per RFC 3261: requests carry the
+mandatory headers of section 8.1.1 and a magic-cookie branch (section 8.1.1.7),
+and UDP requests are retransmitted by timer E (section 17.1.2.2). Answers come
+from peers we do not trust: anything that does not parse is
+:class:`MalformedResponse`, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from probes.sip.uri import SipUri
+
+T1_S = 0.5
+T2_S = 4.0
+MAX_HEADER_BYTES = 65536
+MAX_REASON_CHARS = 200
+
+_COMPACT = {
+    "v": "via",
+    "i": "call-id",
+    "f": "from",
+    "t": "to",
+    "m": "contact",
+    "l": "content-length",
+}
+_STATUS_RE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?")
+_BRANCH_RE = re.compile(r";\s*branch=([^;,\s]+)", re.IGNORECASE)
+
+
+class MalformedResponse(ValueError):
+    """Bytes from the peer that are not a SIP response."""
+
+
+class PeerClosed(ConnectionError):
+    """The peer closed a TCP connection before the final response."""
+
+
+@dataclass(frozen=True, slots=True)
+class SipResponse:
+    """A parsed response: status line and headers (lower-case, compact forms expanded)."""
+
+    status: int
+    reason: str
+    headers: dict[str, list[str]]
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name``, if present."""
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    @property
+    def branch(self) -> str | None:
+        """The branch parameter of the top Via (what matches it to our request)."""
+        match = _BRANCH_RE.search(self.header("via") or "")
+        return match.group(1) if match else None
+
+
+def parse_response(data: bytes) -> SipResponse:
+    """Parse one response's start line and headers; raises :class:`MalformedResponse`."""
+    head = data.split(b"\r\n\r\n", 1)[0]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedResponse("not UTF-8 text") from exc
+    lines = text.split("\r\n")
+    match = _STATUS_RE.fullmatch(lines[0])
+    if match is None:
+        raise MalformedResponse(f"bad status line {lines[0][:80]!r}")
+    headers: dict[str, list[str]] = {}
+    last: str | None = None
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and last is not None:
+            headers[last][-1] += " " + line.strip()
+            continue
+        name, colon, value = line.partition(":")
+        name = name.strip().lower()
+        if not colon or not name or any(c.isspace() for c in name):
+            raise MalformedResponse(f"bad header line {line[:80]!r}")
+        last = _COMPACT.get(name, name)
+        headers.setdefault(last, []).append(value.strip())
+    for required in ("via", "call-id", "cseq"):
+        if required not in headers:
+            raise MalformedResponse(f"no {required} header")
+    reason = "".join(c for c in (match.group(2) or "") if c.isprintable())
+    return SipResponse(int(match.group(1)), reason[:MAX_REASON_CHARS], headers)
+
+
+def new_branch() -> str:
+    """An RFC 3261 branch: the magic cookie plus randomness."""
+    return "z9hG4bK" + secrets.token_hex(8)
+
+
+def new_token() -> str:
+    """A random Call-ID or tag."""
+    return secrets.token_hex(8)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Dialog:
+    """What stays the same across the requests of one check (Call-ID, From, To)."""
+
+    request_uri: str
+    from_uri: str
+    to_uri: str
+    call_id: str
+    from_tag: str
+
+
+def build_request(
+    method: str,
+    dialog: Dialog,
+    channel: Channel,
+    *,
+    cseq: int,
+    branch: str,
+    extra: tuple[str, ...] = (),
+) -> bytes:
+    """A request with RFC 3261 section 8.1.1's mandatory headers, no body."""
+    host, port = channel.local
+    sent_by = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    contact = f"sip:callprobe@{sent_by}" + (";transport=tcp" if channel.transport == "tcp" else "")
+    lines = (
+        f"{method} {dialog.request_uri} SIP/2.0",
+        f"Via: SIP/2.0/{channel.transport.upper()} {sent_by};branch={branch};rport",
+        "Max-Forwards: 70",
+        f"From: <{dialog.from_uri}>;tag={dialog.from_tag}",
+        f"To: <{dialog.to_uri}>",
+        f"Call-ID: {dialog.call_id}",
+        f"CSeq: {cseq} {method}",
+        f"Contact: <{contact}>",
+        "User-Agent: callprobe",
+        *extra,
+        "Content-Length: 0",
+    )
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes | Exception] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.queue.put_nowait(data)
+
+    def error_received(self, exc: Exception) -> None:
+        self.queue.put_nowait(exc)  # ICMP port unreachable arrives as ConnectionRefusedError
+
+
+class Channel:
+    """A UDP or TCP path to one peer; open with :func:`open_channel`, then :meth:`close`."""
+
+    def __init__(
+        self,
+        transport: str,
+        local: tuple[str, int],
+        udp: tuple[asyncio.DatagramTransport, _Datagrams] | None = None,
+        tcp: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.local = local
+        self._udp = udp
+        self._tcp = tcp
+
+    def send(self, message: bytes) -> None:
+        """Send one request (UDP datagram or TCP write)."""
+        if self._udp is not None:
+            self._udp[0].sendto(message)
+        elif self._tcp is not None:
+            self._tcp[1].write(message)
+
+    async def receive(self) -> bytes:
+        """The next message from the peer; raises OSError if it refused or closed."""
+        if self._udp is not None:
+            item = await self._udp[1].queue.get()
+            if isinstance(item, Exception):
+                raise item
+            return item
+        assert self._tcp is not None
+        reader = self._tcp[0]
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            raise PeerClosed("connection closed by the peer before a final response") from exc
+        except asyncio.LimitOverrunError as exc:
+            raise MalformedResponse("header block too large") from exc
+        length = parse_response(head).header("content-length") or "0"
+        if not length.isdigit() or int(length) > MAX_HEADER_BYTES:
+            raise MalformedResponse(f"bad Content-Length {length[:20]!r}")
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            await reader.readexactly(int(length))
+        return head
+
+    async def close(self) -> None:
+        """Release the socket."""
+        if self._udp is not None:
+            self._udp[0].close()
+        elif self._tcp is not None:
+            self._tcp[1].close()
+            with contextlib.suppress(OSError):
+                await self._tcp[1].wait_closed()
+
+
+async def open_channel(uri: SipUri) -> Channel:
+    """Connect to the URI's host (port 5060 by default) over its transport."""
+    loop = asyncio.get_running_loop()
+    peer = (uri.host, uri.port or 5060)
+    if uri.transport == "tcp":
+        reader, writer = await asyncio.open_connection(*peer, limit=MAX_HEADER_BYTES)
+        local = writer.get_extra_info("sockname")
+        return Channel("tcp", (local[0], local[1]), tcp=(reader, writer))
+    udp, protocol = await loop.create_datagram_endpoint(_Datagrams, remote_addr=peer)
+    local = udp.get_extra_info("sockname")
+    return Channel("udp", (local[0], local[1]), udp=(udp, protocol))
+
+
+async def transact(channel: Channel, message: bytes, branch: str) -> tuple[SipResponse, float]:
+    """Send a non-INVITE request; return its final response and the ms it took.
+
+    1xx answers are skipped and responses to other transactions ignored. Over
+    UDP the request is resent after 0.5, 1, 2, 4, 4 ... s (timer E, capped at
+    T2) until an answer arrives or the caller's timeout cancels us.
+    """
+    started = time.perf_counter()
+    channel.send(message)
+    resender = (
+        asyncio.create_task(_retransmit(channel, message)) if channel.transport == "udp" else None
+    )
+    try:
+        while True:
+            response = parse_response(await channel.receive())
+            if response.branch == branch and response.status >= 200:
+                return response, round((time.perf_counter() - started) * 1000.0, 3)
+    finally:
+        if resender is not None:
+            resender.cancel()
+
+
+async def _retransmit(channel: Channel, message: bytes) -> None:
+    interval = T1_S
+    while True:
+        await asyncio.sleep(interval)
+        channel.send(message)
+        interval = min(interval * 2, T2_S)
