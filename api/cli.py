@@ -12,22 +12,30 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
 from api import calls
+from api.agent_runner import default_spool, run_agent
+from api.app import create_app
+from api.routes.projects import create_project_with_key
 from api.settings import get_settings
+from probes.agent import AgentConfig, AgentRejected
 from probes.call_probe import CallRequest, InvalidCallRequest
 from probes.sip.engine import EngineError
 from probes.sip.spec import Registration
 from store import cluster
 from store.errors import StoreError
+from store.pool import transaction
 
 app = typer.Typer(
     no_args_is_help=True, help="SIP/VoIP synthetic-call probing.", pretty_exceptions_enable=False
 )
 db_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL + TimescaleDB cluster.")
 app.add_typer(db_app, name="db")
+project_app = typer.Typer(no_args_is_help=True, help="Projects (tenants) and their keys.")
+app.add_typer(project_app, name="project")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -58,6 +66,57 @@ def db_url() -> None:
     """Print the database URL everything uses (CALLPROBE_DATABASE_URL wins)."""
     settings = get_settings()
     console.print(settings.database_url or cluster.url(settings.pg_root), soft_wrap=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+) -> None:
+    """Serve the HTTP API (starting the embedded cluster when no database URL is set)."""
+    settings = get_settings()
+    if not settings.database_url:
+        cluster.start(settings.pg_root, settings.db_port)
+    uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@app.command()
+def agent(
+    api: Annotated[str, typer.Option(help="API base URL, e.g. http://127.0.0.1:8080")],
+    token: Annotated[
+        str, typer.Option(help="Agent token (cpa_...)", envvar="CALLPROBE_AGENT_TOKEN")
+    ],
+    location: Annotated[str, typer.Option(help="The location this agent's token serves")],
+    concurrency: Annotated[int, typer.Option(help="Runs at once", min=1, max=512)] = 16,
+    calls: Annotated[bool, typer.Option(help="Start the call engine for sip_call probes")] = True,
+    spool: Annotated[Path | None, typer.Option(help="Spool directory")] = None,
+) -> None:
+    """Lease due runs from the API, run them here, post results (spooled while it is away)."""
+    settings = get_settings()
+    config = AgentConfig(
+        api=api,
+        token=token,
+        location=location,
+        spool_dir=spool or default_spool(settings, location),
+        concurrency=concurrency,
+        idle_poll_s=settings.agent_poll_s,
+    )
+    try:
+        stats = asyncio.run(run_agent(settings, config, with_calls=calls))
+    except AgentRejected as exc:
+        _fail(str(exc))
+    err_console.print(f"agent stopped: {stats}")
+
+
+@project_app.command("create")
+def project_create(name: Annotated[str, typer.Argument(help="Project name")]) -> None:
+    """Create a project with a write key, printed once (first-time setup, no admin token)."""
+    settings = get_settings()
+    url = settings.database_url or cluster.start(settings.pg_root, settings.db_port)
+    calls.migrate(url)
+    project_id, token = asyncio.run(_create_project(url, name))
+    err_console.print(f"project {project_id} created; its write key (shown once):")
+    print(token)
 
 
 @app.command()
@@ -132,6 +191,12 @@ def run(
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(calls.run_schedule(get_settings(), target, template, interval, count))
+
+
+async def _create_project(url: str, name: str) -> tuple[str, str]:
+    async with transaction(url) as conn:
+        project, _, token = await create_project_with_key(conn, name)
+    return str(project.id), token
 
 
 def _fail(message: str) -> NoReturn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store import cluster
@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     wideband_processes: int = Field(default=1, ge=0, le=64)
     scoring_processes: int = Field(default=1, ge=1, le=32)
     setup_rate: float = Field(default=50.0, gt=0, le=1000)
+    # Bearer token for admin routes (POST /v1/projects); unset disables them.
+    admin_token: SecretStr | None = None
+    # Fernet key encrypting probe secrets; unset: generated in data_dir/secret.key.
+    secret_key: SecretStr | None = None
+    # Seconds past a run's timeout before its lease is handed to another agent.
+    lease_grace_s: float = Field(default=30.0, ge=1, le=3600)
+    # How soon an agent that got no runs should ask again.
+    agent_poll_s: float = Field(default=1.0, gt=0, le=60)
+    # How often each API process re-judges every probe (silence -> unknown/dead).
+    sweep_interval_s: float = Field(default=15.0, ge=1, le=3600)
 
     @property
     def spool_dir(self) -> Path:

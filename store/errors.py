@@ -35,3 +35,15 @@ class ClusterNotRunning(ClusterError):
     """The cluster is not initialised or not started."""
 
     http_status = 503
+
+
+class NotFound(StoreError):
+    """The row does not exist in the caller's project (another project's rows do not)."""
+
+    http_status = 404
+
+
+class Conflict(StoreError):
+    """The change clashes with what is stored (a duplicate name, a revoked key's owner)."""
+
+    http_status = 409

@@ -65,8 +65,9 @@ WHERE r.run_id = expired.run_id AND p.id = r.probe_id
 RETURNING r.run_id
 """
 
-# A schedule more than one interval behind (no agent for a while) restarts from
-# now instead of replaying every missed slot; lag is still visible in ``runs``.
+# A schedule far behind (10 intervals and 5 minutes: no agent for a while)
+# restarts from now instead of replaying every missed slot; slower agents only
+# add lag, visible in ``runs``, and skip nothing.
 _LEASE_DUE = """
 WITH due AS (
     SELECT s.probe_id, s.location_id, s.target, s.next_due
@@ -78,7 +79,7 @@ WITH due AS (
 ), advanced AS (
     UPDATE schedules s
     SET next_due = CASE
-        WHEN due.next_due + make_interval(secs => 2 * p.interval_s) > now()
+        WHEN due.next_due + make_interval(secs => greatest(10 * p.interval_s, 300)) > now()
         THEN due.next_due + make_interval(secs => p.interval_s)
         ELSE now() END
     FROM due, probes p

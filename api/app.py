@@ -1,0 +1,124 @@
+"""The FastAPI application: routers, error handling, framing headers, the pool lifespan.
+
+Routers are listed in :data:`ROUTERS`; add a new one there. Every response
+refuses framing and caching unless the route set its own Content-Security-Policy
+(public status pages decide their own ``frame-ancestors``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import metrics
+from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.routes import (
+    agent_api,
+    agents,
+    health,
+    keys,
+    locations,
+    maintenance,
+    probes,
+    projects,
+    results,
+    thresholds,
+)
+from api.secrets import check_key
+from api.settings import Settings, get_settings
+from api.sweeper import sweep_forever
+from store import cluster
+from store.migrate import migrate
+from store.pool import connect, create_pool
+
+ROUTERS: tuple[APIRouter, ...] = (
+    projects.router,
+    keys.router,
+    locations.router,
+    agents.router,
+    probes.router,
+    thresholds.router,
+    maintenance.router,
+    results.router,
+    health.router,
+    agent_api.router,
+    metrics.router,
+)
+"""Every router the app serves, in documentation order."""
+
+NO_FRAMING = {"x-frame-options": "DENY", "content-security-policy": "frame-ancestors 'none'"}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API app; the database pool opens in its lifespan (``app.state.pool``)."""
+    app = FastAPI(
+        title="callprobe",
+        summary="SIP/VoIP synthetic-call probing",
+        version="1",
+        lifespan=_lifespan,
+        responses=ERROR_RESPONSES,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings or get_settings()
+    install_error_handlers(app)
+    app.add_middleware(NoFramingMiddleware)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def database_url(settings: Settings) -> str:
+    """CALLPROBE_DATABASE_URL, else the running embedded cluster's URL."""
+    return settings.database_url or cluster.url(settings.pg_root)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    check_key(settings)
+    url = database_url(settings)
+    await asyncio.to_thread(_migrate, url)
+    pool = create_pool(url)
+    await pool.open()
+    app.state.pool = pool
+    stop = asyncio.Event()
+    sweeper = asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await sweeper
+        await pool.close()
+
+
+def _migrate(url: str) -> None:
+    with connect(url) as conn:
+        migrate(conn)
+
+
+class NoFramingMiddleware:
+    """Adds no-framing and ``Cache-Control: no-store`` headers a response did not set."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "content-security-policy" not in headers:
+                    headers.update(NO_FRAMING)
+                headers.setdefault("cache-control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

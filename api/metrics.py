@@ -1,0 +1,83 @@
+"""Prometheus metrics: the service's own counters and, per scrape, each probe's gauges.
+
+Service metrics live in the default registry (per process; scrape every replica).
+Probe gauges are read from the store at scrape time, scoped to the scraping key's
+project, so every replica answers the same and no tenant sees another's probes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+from api.auth import Principal, require_read
+from store import probe_metrics
+from store.pool import transaction
+
+LEASE_SECONDS = Histogram(
+    "callprobe_lease_seconds",
+    "Time to lease runs for one agent request.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+RUNS_LEASED = Counter("callprobe_runs_leased", "Runs handed to agents.")
+RESULTS_INGESTED = Counter("callprobe_results_ingested", "Results stored from agents and pushes.")
+HEALTH_CHANGES = Counter("callprobe_health_transitions", "Probe health transitions recorded.")
+
+STATE_VALUES = {"healthy": 0.0, "degraded": 1.0, "unhealthy": 2.0, "unknown": -1.0}
+"""Gauge encoding of states: higher is worse, -1 for no data."""
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", response_class=Response)
+async def scrape(
+    request: Request, principal: Annotated[Principal, Depends(require_read)]
+) -> Response:
+    """Prometheus text format: service metrics and the key's project's probe gauges."""
+    async with transaction(request.app.state.pool) as conn:
+        rows = await probe_metrics.latest(conn, principal.project_id)
+    probes = CollectorRegistry(auto_describe=False)
+    for family in _probe_families(rows):
+        probes.register(_Static(family))
+    body = generate_latest(REGISTRY) + generate_latest(probes)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _probe_families(rows: list[probe_metrics.ProbeGauge]) -> list[GaugeMetricFamily]:
+    labels = ["probe", "probe_id", "kind"]
+    state = GaugeMetricFamily(
+        "callprobe_probe_state",
+        "Health: 0 healthy, 1 degraded, 2 unhealthy, -1 unknown.",
+        labels=labels,
+    )
+    families = {
+        name: GaugeMetricFamily(f"callprobe_probe_{name}", help_text, labels=labels)
+        for name, help_text in probe_metrics.GAUGES.items()
+    }
+    for row in rows:
+        values = [row.name, str(row.probe_id), row.kind]
+        state.add_metric(values, STATE_VALUES.get(row.state, -1.0))
+        for name, value in row.values.items():
+            if value is not None:
+                families[name].add_metric(values, value)
+    return [state, *families.values()]
+
+
+class _Static:
+    """A collector that yields one prepared family (the registry's collector protocol)."""
+
+    def __init__(self, family: GaugeMetricFamily) -> None:
+        self.family = family
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        return [self.family]

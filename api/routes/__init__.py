@@ -1,0 +1,14 @@
+"""The API's routers; :data:`api.app.ROUTERS` lists those the app serves."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import Request
+
+from store.pool import AsyncConn, transaction
+
+
+def db(request: Request) -> AbstractAsyncContextManager[AsyncConn]:
+    """A transaction on the app's pool, committed when the block succeeds."""
+    return transaction(request.app.state.pool)

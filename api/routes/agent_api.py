@@ -1,0 +1,69 @@
+"""Routes agents use: lease due runs, post results (the contract in probes/contract.py)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from api import metrics
+from api.auth import AgentPrincipal, require_agent
+from api.ingest import Poster, ingest
+from api.secrets import decrypt_secret
+from probes.contract import IngestReport, Lease, LeasedRun, LeaseRequest, ResultBatch
+from store import runs
+from store.pool import transaction
+
+router = APIRouter(prefix="/v1/agent", tags=["agents"])
+
+Agent = Annotated[AgentPrincipal, Depends(require_agent)]
+
+
+@router.post("/lease", response_model=Lease)
+async def lease(body: LeaseRequest, agent: Agent, request: Request) -> Lease:
+    """Lease up to ``max_runs`` due runs at the agent's location (none is fine)."""
+    if body.location != agent.location:
+        raise HTTPException(
+            409, f"this agent token belongs to location {agent.location!r}, not {body.location!r}"
+        )
+    settings = request.app.state.settings
+    started = time.perf_counter()
+    async with transaction(request.app.state.pool) as conn:
+        rows = await runs.lease_runs(
+            conn,
+            location_id=agent.location_id,
+            agent_id=agent.agent_id,
+            limit=body.max_runs,
+            grace_s=settings.lease_grace_s,
+        )
+    metrics.LEASE_SECONDS.observe(time.perf_counter() - started)
+    metrics.RUNS_LEASED.inc(len(rows))
+    leased = [
+        LeasedRun(
+            run_id=row.run_id,
+            probe_id=row.probe_id,
+            probe_name=row.probe_name,
+            kind=row.kind,
+            target=row.target,
+            timeout_s=row.timeout_s,
+            options=row.options,
+            secret=None if row.secret is None else decrypt_secret(settings, row.secret),
+            due_at=row.due_at,
+            lease_expires=row.lease_expires,
+            attempt=row.attempts,
+        )
+        for row in rows
+    ]
+    return Lease(location=agent.location, runs=leased, poll_after_s=settings.agent_poll_s)
+
+
+@router.post("/results", response_model=IngestReport)
+async def post_results(body: ResultBatch, agent: Agent, request: Request) -> IngestReport:
+    """Store results of leased runs; re-posting a stored result is a counted no-op."""
+    poster = Poster(
+        project_id=agent.project_id, location_id=agent.location_id, location=agent.location
+    )
+    report = await ingest(request.app.state.pool, poster, body.results)
+    metrics.RESULTS_INGESTED.inc(report.accepted)
+    return report

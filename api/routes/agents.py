@@ -1,0 +1,44 @@
+"""Agents of the caller's project: one token per agent, bound to a location."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request, Response
+
+from api.auth import Reader, Writer, issue_agent_token
+from api.errors import invalid
+from api.routes import db
+from api.schemas import AgentCreate, AgentCreated, AgentOut
+from store import agents, locations
+
+router = APIRouter(prefix="/v1/agents", tags=["agents"])
+
+
+@router.get("", response_model=list[AgentOut])
+async def list_agents(principal: Reader, request: Request) -> list[AgentOut]:
+    """The project's agents (token prefixes only), revoked ones included."""
+    async with db(request) as conn:
+        rows = await agents.list_agents(conn, principal.project_id)
+    return [AgentOut.model_validate(asdict(row)) for row in rows]
+
+
+@router.post("", status_code=201, response_model=AgentCreated)
+async def create_agent(body: AgentCreate, principal: Writer, request: Request) -> AgentCreated:
+    """Register an agent at an existing location; its token is in this response only."""
+    async with db(request) as conn:
+        found = await locations.location_ids(conn, principal.project_id, [body.location])
+        if body.location not in found:
+            raise invalid(("body", "location"), f"unknown location {body.location!r}")
+        agent, token = await issue_agent_token(
+            conn, principal.project_id, found[body.location], body.name
+        )
+    return AgentCreated.model_validate({**asdict(agent), "token": token})
+
+
+@router.delete("/{agent_id}", status_code=204, response_class=Response)
+async def revoke_agent(agent_id: uuid.UUID, principal: Writer, request: Request) -> None:
+    """Revoke an agent's token at once."""
+    async with db(request) as conn:
+        await agents.revoke_agent(conn, principal.project_id, agent_id)

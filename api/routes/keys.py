@@ -1,0 +1,41 @@
+"""API keys of the caller's project: list, issue (token shown once), revoke."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request, Response
+
+from api.auth import Reader, Writer, issue_api_key
+from api.routes import db
+from api.schemas import KeyCreate, KeyCreated, KeyOut
+from store import keys
+from store.errors import Conflict
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+
+@router.get("", response_model=list[KeyOut])
+async def list_keys(principal: Reader, request: Request) -> list[KeyOut]:
+    """The project's keys (prefixes only), revoked ones included."""
+    async with db(request) as conn:
+        rows = await keys.list_keys(conn, principal.project_id)
+    return [KeyOut.model_validate(asdict(row)) for row in rows]
+
+
+@router.post("", status_code=201, response_model=KeyCreated)
+async def create_key(body: KeyCreate, principal: Writer, request: Request) -> KeyCreated:
+    """Issue a key; its token is in this response only."""
+    async with db(request) as conn:
+        key, token = await issue_api_key(conn, principal.project_id, body.name, body.scope)
+    return KeyCreated.model_validate({**asdict(key), "token": token})
+
+
+@router.delete("/{key_id}", status_code=204, response_class=Response)
+async def revoke_key(key_id: uuid.UUID, principal: Writer, request: Request) -> None:
+    """Revoke a key at once; the calling key cannot revoke itself."""
+    if key_id == principal.key_id:
+        raise Conflict("a key cannot revoke itself: use another write key")
+    async with db(request) as conn:
+        await keys.revoke_key(conn, principal.project_id, key_id)

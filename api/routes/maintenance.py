@@ -1,0 +1,48 @@
+"""Maintenance windows of the caller's project: time that does not count against uptime."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+from fastapi import APIRouter, Request, Response
+
+from api.auth import Reader, Writer
+from api.errors import invalid
+from api.routes import db
+from api.schemas import MaintenanceCreate, MaintenanceOut
+from store import maintenance, probes
+
+router = APIRouter(prefix="/v1/maintenance", tags=["maintenance"])
+
+
+@router.get("", response_model=list[MaintenanceOut])
+async def list_windows(principal: Reader, request: Request) -> list[MaintenanceOut]:
+    """The project's windows by start."""
+    async with db(request) as conn:
+        rows = await maintenance.list_windows(conn, principal.project_id)
+    return [MaintenanceOut.model_validate(asdict(row)) for row in rows]
+
+
+@router.post("", status_code=201, response_model=MaintenanceOut)
+async def create_window(
+    body: MaintenanceCreate, principal: Writer, request: Request
+) -> MaintenanceOut:
+    """Plan a window for one probe of the project, a page, or the whole project."""
+    async with db(request) as conn:
+        if body.probe_id is not None and not await probes.probe_exists(
+            conn, principal.project_id, body.probe_id
+        ):
+            raise invalid(("body", "probe_id"), "unknown probe")
+        row = await maintenance.create_window(
+            conn, principal.project_id, probe_id=body.probe_id, page_id=body.page_id,
+            title=body.title, starts_at=body.starts_at, ends_at=body.ends_at,
+        )  # fmt: skip
+    return MaintenanceOut.model_validate(asdict(row))
+
+
+@router.delete("/{window_id}", status_code=204, response_class=Response)
+async def delete_window(window_id: uuid.UUID, principal: Writer, request: Request) -> None:
+    """Remove a window."""
+    async with db(request) as conn:
+        await maintenance.delete_window(conn, principal.project_id, window_id)

@@ -1,0 +1,222 @@
+"""Probes of the caller's project: define, change, remove; schedules follow in the same transaction.
+
+A definition is checked as a whole (target by kind, options by kind, policy by
+:class:`thresholds.rules.Policy`) on create and after a patch is merged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+
+from api.auth import PUSH_TOKEN_PREFIX, Reader, Writer, new_token
+from api.errors import invalid
+from api.routes import db
+from api.schemas import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch
+from api.secrets import encrypt_secret
+from probes.kinds.options import InvalidOptions, parse_options
+from probes.sip.uri import InvalidSipUri, parse_sip_uri
+from store import locations, probes, schedules
+from store.pool import AsyncConn
+from thresholds.rules import Policy
+
+router = APIRouter(prefix="/v1/probes", tags=["probes"])
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?$")
+_POLICY: TypeAdapter[Policy] = TypeAdapter(Policy)
+_POLICY_FIELDS = frozenset(field.name for field in dataclasses.fields(Policy))
+
+
+@router.get("", response_model=list[ProbeOut])
+async def list_probes(principal: Reader, request: Request) -> list[ProbeOut]:
+    """The project's probes by name."""
+    async with db(request) as conn:
+        rows = await probes.list_probes(conn, principal.project_id)
+    return [_out(row) for row in rows]
+
+
+@router.post("", status_code=201, response_model=ProbeCreated)
+async def create_probe(body: ProbeCreate, principal: Writer, request: Request) -> ProbeCreated:
+    """Create a probe; a push probe's token is in this response only."""
+    fields = definition(body)
+    push = new_token(PUSH_TOKEN_PREFIX) if body.kind == "push" else None
+    secret = _encrypt(request, body.secret)
+    async with db(request) as conn:
+        location_ids = await _location_ids(conn, principal.project_id, body.locations)
+        probe = await probes.create_probe(
+            conn, principal.project_id, fields, location_ids=location_ids, secret=secret,
+            push_token_hash=push.hash if push else None,
+        )  # fmt: skip
+        await schedules.sync_schedules(conn, probe.id)
+    return ProbeCreated(**_out(probe).model_dump(), push_token=push.token if push else None)
+
+
+@router.get("/{probe_id}", response_model=ProbeOut)
+async def get_probe(probe_id: uuid.UUID, principal: Reader, request: Request) -> ProbeOut:
+    """One probe (never its secret)."""
+    async with db(request) as conn:
+        return _out(await probes.get_probe(conn, principal.project_id, probe_id))
+
+
+@router.patch("/{probe_id}", response_model=ProbeOut)
+async def update_probe(
+    probe_id: uuid.UUID, body: ProbePatch, principal: Writer, request: Request
+) -> ProbeOut:
+    """Change some fields; the result is validated as a whole. ``secret: null`` removes it."""
+    changes = body.model_dump(exclude_unset=True)
+    async with db(request) as conn:
+        current = await probes.get_probe(conn, principal.project_id, probe_id)
+        merged = _merge(current, changes)
+        location_ids = await _location_ids(conn, principal.project_id, merged.locations)
+        await probes.update_probe(
+            conn, principal.project_id, probe_id, definition(merged), location_ids=location_ids
+        )
+        if "secret" in changes:
+            secret = _encrypt(request, changes["secret"])
+            await probes.set_secret(conn, principal.project_id, probe_id, secret)
+        await schedules.sync_schedules(conn, probe_id)
+        return _out(await probes.get_probe(conn, principal.project_id, probe_id))
+
+
+@router.delete("/{probe_id}", status_code=204, response_class=Response)
+async def delete_probe(probe_id: uuid.UUID, principal: Writer, request: Request) -> None:
+    """Delete a probe with its schedule, thresholds, results' health and incidents."""
+    async with db(request) as conn:
+        await probes.delete_probe(conn, principal.project_id, probe_id)
+
+
+def definition(body: ProbeCreate) -> probes.ProbeFields:
+    """The stored form of a probe definition, or a 422 naming what is wrong."""
+    _check_targets(body.kind, body.target, body.replicas)
+    return probes.ProbeFields(
+        name=body.name, kind=body.kind, target=body.target, replicas=body.replicas,
+        interval_s=body.interval_s, timeout_s=body.timeout_s, enabled=body.enabled,
+        options=_options(body.kind, body.options), policy=_policy(body.policy),
+    )  # fmt: skip
+
+
+def check_target(kind: str, target: str) -> str | None:
+    """Why ``target`` cannot be probed by ``kind`` (None when it can)."""
+    if kind == "push":
+        return "a push probe has no target" if target else None
+    if not target:
+        return "a target is required"
+    if kind.startswith("sip_"):
+        try:
+            parse_sip_uri(target)
+        except InvalidSipUri as exc:
+            return str(exc)
+        return None
+    checks = {"http": _http_problem, "tcp": _tcp_problem, "icmp": _host_problem}
+    return checks[kind](target)
+
+
+def _check_targets(kind: str, target: str, replicas: Sequence[str]) -> None:
+    if kind == "push" and replicas:
+        raise invalid(("body", "replicas"), "a push probe has no replicas")
+    for loc, text in [(("body", "target"), target)] + [
+        (("body", "replicas", index), replica) for index, replica in enumerate(replicas)
+    ]:
+        problem = check_target(kind, text)
+        if problem:
+            raise invalid(loc, problem)
+
+
+def _http_problem(target: str) -> str | None:
+    try:
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"not a URL: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "an http probe needs an http:// or https:// URL with a host"
+    return None
+
+
+def _tcp_problem(target: str) -> str | None:
+    host, _, port = target.rpartition(":")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return "a tcp probe needs host:port with a port in 1..65535"
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return _host_problem(host)
+
+
+def _host_problem(host: str) -> str | None:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST.match(host):
+            return f"{host!r} is not a host name or IP address"
+    return None
+
+
+def _options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = parse_options(kind, options)
+    except InvalidOptions as exc:
+        raise invalid(("body", "options"), str(exc)) from exc
+    stored: dict[str, Any] = parsed.model_dump(mode="json", exclude_unset=True, exclude={"kind"})
+    if _has_nul(stored):
+        raise invalid(("body", "options"), "must not contain NUL characters")
+    return stored
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _policy(policy: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(policy) - _POLICY_FIELDS)
+    if unknown:
+        raise invalid(("body", "policy"), f"unknown policy fields: {', '.join(unknown)}")
+    try:
+        parsed = _POLICY.validate_python(policy)
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("body", "policy", *err["loc"])} for err in exc.errors()]
+        raise RequestValidationError(errors) from exc
+    return {name: getattr(parsed, name) for name in policy}
+
+
+def _merge(current: probes.Probe, changes: dict[str, Any]) -> ProbeCreate:
+    base = {name: getattr(current, name) for name in ProbeCreate.model_fields if name != "secret"}
+    updates = {name: value for name, value in changes.items() if name != "secret"}
+    try:
+        return ProbeCreate.model_validate({**base, **updates})
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        raise RequestValidationError(errors) from exc
+
+
+async def _location_ids(
+    conn: AsyncConn, project_id: uuid.UUID, names: Sequence[str]
+) -> list[uuid.UUID]:
+    found = await locations.location_ids(conn, project_id, names)
+    unknown = sorted(set(names) - set(found))
+    if unknown:
+        raise invalid(("body", "locations"), f"unknown locations: {', '.join(unknown)}")
+    return list(found.values())
+
+
+def _encrypt(request: Request, secret: str | None) -> bytes | None:
+    return None if secret is None else encrypt_secret(request.app.state.settings, secret)
+
+
+def _out(probe: probes.Probe) -> ProbeOut:
+    return ProbeOut.model_validate(dataclasses.asdict(probe))

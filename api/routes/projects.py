@@ -1,0 +1,46 @@
+"""Projects: created by the admin with a first write key; a key reads its own project."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import Reader, issue_api_key, require_admin
+from api.routes import db
+from api.schemas import KeyCreated, ProjectCreate, ProjectCreated, ProjectOut
+from store import keys, projects
+from store.pool import AsyncConn
+
+router = APIRouter(prefix="/v1", tags=["projects"])
+
+
+async def create_project_with_key(
+    conn: AsyncConn, name: str
+) -> tuple[projects.Project, keys.ApiKey, str]:
+    """A new project and its first write key (with the key's plaintext token)."""
+    project = await projects.create_project(conn, name)
+    key, token = await issue_api_key(conn, project.id, "initial", "write")
+    return project, key, token
+
+
+@router.post(
+    "/projects", status_code=201, response_model=ProjectCreated,
+    dependencies=[Depends(require_admin)],
+)  # fmt: skip
+async def create_project(body: ProjectCreate, request: Request) -> ProjectCreated:
+    """Create a project (admin token); its first write key is shown once."""
+    async with db(request) as conn:
+        project, key, token = await create_project_with_key(conn, body.name)
+    return ProjectCreated(
+        project=ProjectOut.model_validate(asdict(project)),
+        key=KeyCreated.model_validate({**asdict(key), "token": token}),
+    )
+
+
+@router.get("/project", response_model=ProjectOut)
+async def get_project(principal: Reader, request: Request) -> ProjectOut:
+    """The project the calling key belongs to."""
+    async with db(request) as conn:
+        project = await projects.get_project(conn, principal.project_id)
+    return ProjectOut.model_validate(asdict(project))

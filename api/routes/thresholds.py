@@ -1,0 +1,78 @@
+"""Threshold rules of a probe: one per metric, checked by :class:`thresholds.rules.Rule`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from api.auth import Reader, Writer
+from api.errors import invalid
+from api.routes import db
+from api.schemas import Bounds, ThresholdCreate, ThresholdOut
+from store import probes, thresholds
+from thresholds.rules import InvalidRule, Rule
+
+router = APIRouter(prefix="/v1/probes/{probe_id}/thresholds", tags=["thresholds"])
+
+Metric = Annotated[str, Path(max_length=100)]
+
+
+@router.get("", response_model=list[ThresholdOut])
+async def list_thresholds(
+    probe_id: uuid.UUID, principal: Reader, request: Request
+) -> list[ThresholdOut]:
+    """The probe's rules by metric."""
+    async with db(request) as conn:
+        await probes.get_probe(conn, principal.project_id, probe_id)
+        rows = await thresholds.list_thresholds(conn, principal.project_id, probe_id)
+    return [ThresholdOut.model_validate(asdict(row)) for row in rows]
+
+
+@router.post("", status_code=201, response_model=ThresholdOut)
+async def add_threshold(
+    probe_id: uuid.UUID, body: ThresholdCreate, principal: Writer, request: Request
+) -> ThresholdOut:
+    """Add a rule on a metric (409 when the metric has one: PUT replaces)."""
+    async with db(request) as conn:
+        await probes.get_probe(conn, principal.project_id, probe_id)
+        rule = _rule(body.metric, body)
+        row = await thresholds.add_threshold(
+            conn, principal.project_id, probe_id,
+            metric=rule.metric, warning=rule.warning, critical=rule.critical,
+        )  # fmt: skip
+    return ThresholdOut.model_validate(asdict(row))
+
+
+@router.put("/{metric}", response_model=ThresholdOut)
+async def put_threshold(
+    probe_id: uuid.UUID, metric: Metric, body: Bounds, principal: Writer, request: Request
+) -> ThresholdOut:
+    """Create or replace the rule on ``metric``."""
+    async with db(request) as conn:
+        await probes.get_probe(conn, principal.project_id, probe_id)
+        rule = _rule(metric, body)
+        row = await thresholds.put_threshold(
+            conn, principal.project_id, probe_id,
+            metric=rule.metric, warning=rule.warning, critical=rule.critical,
+        )  # fmt: skip
+    return ThresholdOut.model_validate(asdict(row))
+
+
+@router.delete("/{metric}", status_code=204, response_class=Response)
+async def delete_threshold(
+    probe_id: uuid.UUID, metric: Metric, principal: Writer, request: Request
+) -> None:
+    """Remove the rule on ``metric``."""
+    async with db(request) as conn:
+        await probes.get_probe(conn, principal.project_id, probe_id)
+        await thresholds.delete_threshold(conn, principal.project_id, probe_id, metric)
+
+
+def _rule(metric: str, bounds: Bounds) -> Rule:
+    try:
+        return Rule(metric=metric, warning=bounds.warning, critical=bounds.critical)
+    except InvalidRule as exc:
+        raise invalid(("body",), str(exc)) from exc

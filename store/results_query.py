@@ -1,0 +1,102 @@
+"""Reading a probe's stored results for the API: raw rows or TimescaleDB time buckets.
+
+Queries are scoped by project and probe; the caller checks the probe exists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from psycopg import sql
+from psycopg.rows import kwargs_row
+
+from probes.result import CallResult
+from store.pool import AsyncConn
+from store.results import COLUMNS, to_result
+
+BUCKET_METRICS: tuple[str, ...] = (
+    "pesq_mos", "emodel_mos", "jitter_ms", "rx_loss_pct", "rtt_ms", "pdd_ms", "setup_ms",
+    "latency_ms",
+)  # fmt: skip
+"""Columns summarised per bucket (average, minimum, maximum)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Stat:
+    """One metric over one bucket (None when nothing was measured)."""
+
+    avg: float | None
+    min: float | None
+    max: float | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Bucket:
+    """Results of one time bucket."""
+
+    bucket: datetime
+    runs: int
+    ok_runs: int
+    metrics: dict[str, Stat] = field(default_factory=dict)
+
+
+_RAW = sql.SQL(
+    "SELECT {columns} FROM call_results"
+    " WHERE project_id = %s AND probe_id = %s AND started_at >= %s AND started_at < %s"
+    " ORDER BY started_at DESC LIMIT %s"
+).format(columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
+
+_BUCKETED = sql.SQL(
+    "SELECT time_bucket(%s, started_at) AS bucket, count(*) AS runs,"
+    " count(*) FILTER (WHERE outcome = 'ok') AS ok_runs, {stats} FROM call_results"
+    " WHERE project_id = %s AND probe_id = %s AND started_at >= %s AND started_at < %s"
+    " GROUP BY 1 ORDER BY 1"
+).format(
+    stats=sql.SQL(", ").join(
+        sql.SQL("{fn}({col}) AS {alias}").format(
+            fn=sql.SQL(fn), col=sql.Identifier(col), alias=sql.Identifier(f"{col}__{fn}")
+        )
+        for col in BUCKET_METRICS
+        for fn in ("avg", "min", "max")
+    )
+)
+
+
+async def raw_results(
+    conn: AsyncConn,
+    project_id: uuid.UUID,
+    probe_id: uuid.UUID,
+    *,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[CallResult]:
+    """Results started in [start, end), newest first, at most ``limit``."""
+    async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
+        await cur.execute(_RAW, (project_id, probe_id, start, end, limit))
+        return await cur.fetchall()
+
+
+async def bucketed_results(
+    conn: AsyncConn,
+    project_id: uuid.UUID,
+    probe_id: uuid.UUID,
+    *,
+    start: datetime,
+    end: datetime,
+    width: timedelta,
+) -> list[Bucket]:
+    """Per ``width`` bucket of [start, end), oldest first: counts and metric statistics."""
+    async with conn.cursor(row_factory=kwargs_row(_to_bucket)) as cur:
+        await cur.execute(_BUCKETED, (width, project_id, probe_id, start, end))
+        return await cur.fetchall()
+
+
+def _to_bucket(*, bucket: datetime, runs: int, ok_runs: int, **stats: float | None) -> Bucket:
+    metrics = {
+        col: Stat(avg=stats[f"{col}__avg"], min=stats[f"{col}__min"], max=stats[f"{col}__max"])
+        for col in BUCKET_METRICS
+    }
+    return Bucket(bucket=bucket, runs=runs, ok_runs=ok_runs, metrics=metrics)

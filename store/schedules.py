@@ -1,0 +1,40 @@
+"""Repository of schedules: one row per (probe, location, target) an agent must run.
+
+:func:`sync_schedules` follows a probe's definition: enabled probes get a row for
+every location and every target (the main one and its replicas), new rows are due
+at once, kept rows keep their ``next_due``. Push probes are never scheduled: their
+results arrive at the API by themselves.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from store.pool import AsyncConn
+
+_DELETE_UNWANTED = """
+DELETE FROM schedules s
+WHERE s.probe_id = %(probe)s AND (s.location_id, s.target) NOT IN (
+    SELECT pl.location_id, t.target
+    FROM probes p
+    JOIN probe_locations pl ON pl.probe_id = p.id
+    CROSS JOIN LATERAL unnest(array_prepend(p.target, p.replicas)) AS t(target)
+    WHERE p.id = %(probe)s AND p.enabled AND p.kind <> 'push'
+)
+"""
+_INSERT_MISSING = """
+INSERT INTO schedules (probe_id, location_id, target, next_due)
+SELECT DISTINCT p.id, pl.location_id, t.target, now()
+FROM probes p
+JOIN probe_locations pl ON pl.probe_id = p.id
+CROSS JOIN LATERAL unnest(array_prepend(p.target, p.replicas)) AS t(target)
+WHERE p.id = %(probe)s AND p.enabled AND p.kind <> 'push'
+ON CONFLICT (probe_id, location_id, target) DO NOTHING
+"""
+
+
+async def sync_schedules(conn: AsyncConn, probe_id: uuid.UUID) -> None:
+    """Make the probe's schedule rows match its definition (in the caller's transaction)."""
+    params = {"probe": probe_id}
+    await conn.execute(_DELETE_UNWANTED, params)
+    await conn.execute(_INSERT_MISSING, params)

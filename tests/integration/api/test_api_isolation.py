@@ -1,0 +1,138 @@
+"""Tenant isolation: project A's write key gets 404 for each of project B's objects.
+
+The walk covers every route with a path parameter that authenticates with an API
+key, so routes added later are walked too: an unknown parameter name, a body model
+without a sample, or a parameterised route that is neither walked nor exempt
+fails the test loudly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from api.auth import require_read, require_write
+from api.schemas import Bounds, ProbePatch, ThresholdCreate
+from tests.integration.api.conftest import Tenant, assert_error, create, new_tenant, unique
+
+pytestmark = pytest.mark.db
+
+SAMPLE_BODIES: dict[type, dict[str, Any]] = {
+    ProbePatch: {"interval_s": 60},
+    Bounds: {"warning": 3.5},
+    ThresholdCreate: {"metric": "rtt_ms", "warning": 100},
+}
+"""A valid body per request model of a parameterised route."""
+
+EXEMPT = {"/v1/push/{token}": "authenticated by the push token itself, not by a project key"}
+"""Parameterised routes that take no API key, and why."""
+
+
+@dataclass(frozen=True)
+class Objects:
+    """One of every object of a project, as path-parameter values."""
+
+    tenant: Tenant
+    params: dict[str, str]
+
+
+def _populate(client: TestClient) -> Objects:
+    tenant = new_tenant(client)
+    location = create(client, tenant, "/v1/locations", {"name": unique("loc")})
+    agent = create(client, tenant, "/v1/agents", {"name": "a", "location": location["name"]})
+    probe = create(client, tenant, "/v1/probes", {
+        "name": unique("p"), "kind": "sip_call", "target": "sip:echo@127.0.0.1:5080",
+        "locations": [location["name"]],
+    })  # fmt: skip
+    create(
+        client, tenant, f"/v1/probes/{probe['id']}/thresholds", {"metric": "mos", "warning": 3.5}
+    )
+    window = create(client, tenant, "/v1/maintenance", {
+        "title": "w", "probe_id": probe["id"],
+        "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T01:00:00Z",
+    })  # fmt: skip
+    key = create(client, tenant, "/v1/keys", {"name": "b", "scope": "write"})
+    params = {
+        "key_id": key["id"], "location_id": location["id"], "agent_id": agent["id"],
+        "probe_id": probe["id"], "window_id": window["id"], "metric": "mos",
+    }  # fmt: skip
+    return Objects(tenant=tenant, params=params)
+
+
+def _calls(dependant: Dependant) -> set[Callable[..., Any] | None]:
+    found = {dependant.call}
+    for sub in dependant.dependencies:
+        found |= _calls(sub)
+    return found
+
+
+def _key_routes(client: TestClient) -> list[tuple[str, APIRoute]]:
+    """(path, route) of every parameterised route taking an API key; routers are flattened."""
+    contexts = iter_route_contexts(client.app.routes)  # type: ignore[attr-defined]
+    routes = [
+        (ctx.path or "", ctx.original_route)
+        for ctx in contexts
+        if isinstance(ctx.original_route, APIRoute) and ctx.original_route.dependant.path_params
+    ]
+    assert routes, "no parameterised routes found: the route walk is broken"
+    walked = [(p, r) for p, r in routes if _calls(r.dependant) & {require_read, require_write}]
+    unexplained = {p for p, _ in routes} - {p for p, _ in walked} - set(EXEMPT)
+    assert not unexplained, f"parameterised routes neither walked nor exempt: {unexplained}"
+    return walked
+
+
+def _path(path: str, route: APIRoute, params: dict[str, str]) -> str:
+    names = [param.name for param in route.dependant.path_params]
+    unknown = set(names) - set(params)
+    assert not unknown, f"{path}: no object for path parameters {unknown}: add them"
+    return path.format(**{name: params[name] for name in names})
+
+
+def _body(route: APIRoute) -> dict[str, Any] | None:
+    if route.body_field is None:
+        return None
+    model = route.body_field.field_info.annotation
+    assert model in SAMPLE_BODIES, f"{route.path}: no sample body for {model}: add one"
+    return SAMPLE_BODIES[model]
+
+
+def test_other_projects_objects_are_not_found(client: TestClient) -> None:
+    a, b = _populate(client), _populate(client)
+    walked: set[tuple[str, str]] = set()
+    for template, route in _key_routes(client):
+        path = _path(template, route, b.params)
+        for method in route.methods:
+            response = client.request(method, path, json=_body(route), headers=a.tenant.headers)
+            assert_error(response, 404, "not_found")
+            walked.add((method, template))
+    expected = {
+        ("DELETE", "/v1/keys/{key_id}"), ("GET", "/v1/locations/{location_id}"),
+        ("DELETE", "/v1/locations/{location_id}"), ("DELETE", "/v1/agents/{agent_id}"),
+        ("GET", "/v1/probes/{probe_id}"), ("PATCH", "/v1/probes/{probe_id}"),
+        ("DELETE", "/v1/probes/{probe_id}"), ("GET", "/v1/probes/{probe_id}/thresholds"),
+        ("POST", "/v1/probes/{probe_id}/thresholds"),
+        ("PUT", "/v1/probes/{probe_id}/thresholds/{metric}"),
+        ("DELETE", "/v1/probes/{probe_id}/thresholds/{metric}"),
+        ("DELETE", "/v1/maintenance/{window_id}"), ("GET", "/v1/probes/{probe_id}/results"),
+    }  # fmt: skip
+    assert expected <= walked
+    _assert_untouched(client, b)
+
+
+def _assert_untouched(client: TestClient, b: Objects) -> None:
+    headers, params = b.tenant.headers, b.params
+    assert client.get(f"/v1/probes/{params['probe_id']}", headers=headers).status_code == 200
+    assert client.get(f"/v1/locations/{params['location_id']}", headers=headers).status_code == 200
+    rules = client.get(f"/v1/probes/{params['probe_id']}/thresholds", headers=headers).json()
+    assert [(r["metric"], r["warning"]) for r in rules] == [("mos", 3.5)]
+    keys = client.get("/v1/keys", headers=headers).json()
+    assert all(k["revoked_at"] is None for k in keys)
+    agents = client.get("/v1/agents", headers=headers).json()
+    assert all(agent["revoked_at"] is None for agent in agents)
+    assert len(client.get("/v1/maintenance", headers=headers).json()) == 1
