@@ -7,7 +7,7 @@ bootstrap:
 	bash scripts/bootstrap.sh
 
 demo: bootstrap
-	$(VENV)/callprobe run --interval 30
+	$(VENV)/callprobe demo
 
 lint: bootstrap
 	$(VENV)/ruff check .

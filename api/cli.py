@@ -19,6 +19,7 @@ from rich.console import Console
 from api import calls
 from api.agent_runner import default_spool, run_agent
 from api.app import create_app
+from api.demo import run as demo_run
 from api.routes.projects import create_project_with_key
 from api.settings import get_settings
 from probes.agent import AgentConfig, AgentRejected
@@ -106,6 +107,12 @@ def agent(
     except AgentRejected as exc:
         _fail(str(exc))
     err_console.print(f"agent stopped: {stats}")
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="API port")] = 8080) -> None:
+    """The whole platform locally: database, reflector, relay, API, agent and a demo project."""
+    demo_run(get_settings(), port)
 
 
 @project_app.command("create")

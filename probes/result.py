@@ -130,11 +130,3 @@ class CallResult:
         if values.get("probe_id") is not None:
             values["probe_id"] = uuid.UUID(str(values["probe_id"]))
         return cls(**values)
-
-
-METRIC_COLUMNS: tuple[str, ...] = tuple(
-    name
-    for name in CallResult.__dataclass_fields__
-    if name not in {"run_id", "probe", "target", "started_at"}
-)
-"""Every column of the results hypertable after the key columns, in order."""

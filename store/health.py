@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import sql
 from psycopg.rows import class_row, kwargs_row
 from psycopg.types.json import Jsonb
 
@@ -86,13 +87,13 @@ FROM probes p WHERE p.id = ANY(%(ids)s)
 
 _ENABLED_PROBES = "SELECT id FROM probes WHERE enabled ORDER BY id"
 
-_RECENT = """
+_RECENT = sql.SQL("""
 SELECT {columns} FROM (
     SELECT *, row_number() OVER (PARTITION BY probe_id, location ORDER BY started_at DESC) AS n
     FROM call_results
     WHERE probe_id = ANY(%(ids)s) AND started_at >= %(since)s
 ) recent WHERE n <= %(per_location)s
-"""
+""").format(columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
 
 _HEALTH = """
 SELECT probe_id, location, state, since, reasons, evaluated_at
@@ -190,11 +191,10 @@ async def recent_results(
     conn: AsyncConn, probe_ids: Sequence[uuid.UUID], per_location: int, since: datetime
 ) -> dict[uuid.UUID, list[CallResult]]:
     """The newest ``per_location`` results of each probe at each location since ``since``."""
-    query = _RECENT.format(columns=", ".join(COLUMNS))
     params = {"ids": list(probe_ids), "since": since, "per_location": per_location}
     grouped: dict[uuid.UUID, list[CallResult]] = {pid: [] for pid in probe_ids}
     async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
-        await cur.execute(query, params)
+        await cur.execute(_RECENT, params)
         for result in await cur.fetchall():
             if result.probe_id is not None:
                 grouped[result.probe_id].append(result)

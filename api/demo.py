@@ -1,0 +1,173 @@
+"""``callprobe demo``: the whole platform on this machine, with a demo project that keeps running.
+
+Starts the embedded database, a reflector, an impairment relay in front of it
+(3 % loss, 40 ms delay), the API and one agent, then creates (once; the key is
+kept in ``data_dir/demo.json``) a project with probes: a clean call to the
+reflector, a call through the relay, a call to a target that refuses (calls
+judged by MOS: degraded below 4.0, unhealthy below 3.5), SIP OPTIONS to the
+reflector and HTTP against the API itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from api.settings import Settings
+from store import cluster
+
+console = Console()
+
+REFLECTOR_PORT = 5080
+RELAY_PORT = 5090
+REFUSING_PORT = 5099
+LOCATION = "local"
+
+
+def _probes(api: str) -> list[dict[str, Any]]:
+    reflector = f"sip:echo@127.0.0.1:{REFLECTOR_PORT}"
+    call = {"kind": "sip_call", "interval_s": 60, "timeout_s": 10, "locations": [LOCATION]}
+    return [
+        {**call, "name": "Clean call (reflector)", "target": reflector},
+        {**call, "name": "Impaired call (3% loss)", "target": f"sip:echo@127.0.0.1:{RELAY_PORT}"},
+        {**call, "name": "Failing trunk", "target": f"sip:echo@127.0.0.1:{REFUSING_PORT}"},
+        {
+            "kind": "sip_options",
+            "name": "Reflector OPTIONS",
+            "target": reflector,
+            "interval_s": 15,
+            "timeout_s": 5,
+            "locations": [LOCATION],
+        },
+        {
+            "kind": "http",
+            "name": "API docs",
+            "target": f"{api}/openapi.json",
+            "interval_s": 15,
+            "timeout_s": 5,
+            "locations": [LOCATION],
+        },
+    ]
+
+
+def run(settings: Settings, port: int) -> None:
+    """Start everything, set up the demo project, and wait for Ctrl-C / SIGTERM."""
+    url = settings.database_url or cluster.start(settings.pg_root, settings.db_port)
+    env = {**os.environ, "CALLPROBE_DATABASE_URL": url}
+    api = f"http://127.0.0.1:{port}"
+    procs = [
+        _spawn(["reflector", "--port", str(REFLECTOR_PORT)], env),
+        _spawn(_relay_args(), env),
+        _spawn(["serve", "--port", str(port)], env),
+    ]
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        _wait_for(api)
+        demo = _demo_project(settings.data_dir / "demo.json", api, url)
+        agent = ["agent", "--api", api, "--location", LOCATION, "--token", demo["agent_token"]]
+        procs.append(_spawn(agent, env))
+        console.print(f"API {api}  (docs: {api}/docs)")
+        console.print(f"write key: {demo['key']}  (also in {settings.data_dir / 'demo.json'})")
+        console.print("probes run every 15-60 s; Ctrl-C stops everything")
+        while all(proc.poll() is None for proc in procs):
+            time.sleep(1)
+        console.print("[red]a demo process exited[/red]")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+def _relay_args() -> list[str]:
+    return [
+        "relay",
+        "--listen",
+        f"127.0.0.1:{RELAY_PORT}",
+        "--target",
+        f"127.0.0.1:{REFLECTOR_PORT}",
+        "--rtp-ports",
+        "46000-46199",
+        "--loss",
+        "3",
+        "--delay-ms",
+        "40",
+    ]
+
+
+def _demo_project(state: Path, api: str, url: str) -> dict[str, str]:
+    """The demo project's key and agent token: reused while the key still works."""
+    if state.exists():
+        saved: dict[str, str] = json.loads(state.read_text())
+        check = httpx.get(f"{api}/v1/project", headers=_auth(saved["key"]), timeout=5)
+        if check.status_code == 200:
+            return saved
+    key = _create_project(url)
+    httpx.post(
+        f"{api}/v1/locations", json={"name": LOCATION}, headers=_auth(key)
+    ).raise_for_status()
+    agent = httpx.post(
+        f"{api}/v1/agents", json={"name": "demo agent", "location": LOCATION}, headers=_auth(key)
+    )
+    agent.raise_for_status()
+    for probe in _probes(api):
+        created = httpx.post(f"{api}/v1/probes", json=probe, headers=_auth(key))
+        created.raise_for_status()
+        if probe["kind"] == "sip_call":
+            rule = {"metric": "mos", "warning": 4.0, "critical": 3.5}
+            path = f"{api}/v1/probes/{created.json()['id']}/thresholds"
+            httpx.post(path, json=rule, headers=_auth(key)).raise_for_status()
+    saved = {"key": key, "agent_token": agent.json()["token"]}
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps(saved))
+    state.chmod(0o600)
+    return saved
+
+
+def _create_project(url: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "api", "project", "create", "demo"],
+        env={**os.environ, "CALLPROBE_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "api", *args], env=env, start_new_session=True)
+
+
+def _wait_for(api: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{api}/openapi.json", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the API did not come up at {api}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
