@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from bench import concurrent_calls, db_writes, pesq_cpu
+from bench import api_ingest, concurrent_calls, db_writes, pesq_cpu
 
 
 def main() -> None:
     console = Console()
     console.print(pesq_cpu.main(20))
     console.print(db_writes.main(50_000, 500))
+    console.print(api_ingest.main(50, 50, 19, 10.0, 500, 4))
     console.print(concurrent_calls.run([1, 25, 50, 75, 100, 128], 8.0))
 
 
