@@ -44,8 +44,10 @@ ENGINE_RTP_PORTS = range(ENGINE_RTP_PORT, ENGINE_RTP_PORT + 400)  # 2 workers x 
 
 LOSS_LEVELS = (1.0, 3.0, 5.0, 10.0)
 RTT_DELAYS_MS = (20.0, 50.0)
-MOS_LOSS_LEVELS = (0.0, 2.0, 5.0, 10.0)
-MOS_REPEATS = 2
+# Spread out and repeated: one CI run saw 5 % average 2.50 and 10 % 2.68 over two
+# calls each (PESQ varies about 0.3 with where the losses fall in the speech).
+MOS_LOSS_LEVELS = (0.0, 3.0, 8.0, 20.0)
+MOS_REPEATS = 3
 
 
 # --- relays and calls through them ------------------------------------------------------------
