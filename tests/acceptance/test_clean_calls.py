@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from probes.call_probe import CallRequest
-from probes.result import Outcome
+from probes.result import CallResult, Outcome
 from tests.acceptance.conftest import PEERS, CallRunner, Peer, sipp, start_peer, stop
 
 pytestmark = pytest.mark.sip
@@ -14,29 +14,29 @@ pytestmark = pytest.mark.sip
 def test_pcmu_against_sipp_echo_scores_the_g711_ceiling(
     engine_runner: CallRunner, sipp_echo: Peer
 ) -> None:
-    result = engine_runner.call(target=sipp_echo.uri, codec="PCMU", talk_s=10)
-    assert result.outcome is Outcome.OK, result
-    assert result.sip_status == 200
-    assert result.codec == "PCMU"
-    assert result.rx_lost == 0 and result.rx_loss_pct == 0
-    assert result.rx_packets is not None and result.rx_packets >= 490
-    assert result.pesq_mos is not None and result.pesq_ceiling is not None
-    assert abs(result.pesq_mos - result.pesq_ceiling) <= 0.05
-    assert result.pesq_mode == "nb"
-    assert result.rtt_ms is None  # SIPp sends no RTCP
-    assert result.setup_ms is not None and 0 < result.setup_ms < 1000
+    request = CallRequest(target=sipp_echo.uri, codec="PCMU", talk_s=10)
+    clean, everything = engine_runner.clean_path_calls(request, want=1, per_round=1)
+    for result in everything:
+        assert result.outcome is Outcome.OK, result
+        assert result.sip_status == 200
+        assert result.codec == "PCMU"
+        assert result.rx_lost == 0 and result.rx_loss_pct == 0
+        assert result.rx_packets is not None and result.rx_packets >= 490
+        assert result.pesq_mode == "nb"
+        assert result.rtt_ms is None  # SIPp sends no RTCP
+        assert result.setup_ms is not None and 0 < result.setup_ms < 1000
+    assert clean, [r.jitter_max_ms for r in everything]
+    _assert_at_ceiling(clean, everything)
 
 
 def test_pcmu_against_our_reflector_scores_the_ceiling_and_measures_rtt(
     engine_runner: CallRunner, reflector: Peer
 ) -> None:
-    # The reflector decodes and re-encodes (4.244 against 4.270 in repeated runs
-    # here), and the first call after it starts sometimes dips (4.197 and 3.81
-    # seen in clean-clone CI runs; cause not found yet): judge the median of three
-    # simultaneous calls.
+    # The reflector decodes and re-encodes: 4.244 against the 4.270 ceiling in
+    # repeated runs here.
     request = CallRequest(target=reflector.uri, codec="PCMU", talk_s=10)
-    results = engine_runner.calls([request] * 3)
-    for result in results:
+    clean, everything = engine_runner.clean_path_calls(request, want=3)
+    for result in everything:
         assert result.outcome is Outcome.OK, result
         assert result.sip_status == 200
         assert result.rx_lost == 0 and result.tx_lost == 0
@@ -44,10 +44,22 @@ def test_pcmu_against_our_reflector_scores_the_ceiling_and_measures_rtt(
         assert result.pdd_ms is not None and result.pdd_ms < result.setup_ms  # type: ignore[operator]
         assert result.r_factor is not None and result.r_factor > 90
         assert result.emodel_mos is not None and result.emodel_mos > 4.3
-    scores = sorted(r.pesq_mos for r in results if r.pesq_mos is not None)
-    ceiling = results[0].pesq_ceiling
-    assert len(scores) == 3 and ceiling is not None
-    assert abs(scores[1] - ceiling) <= 0.05, scores
+    assert len(clean) >= 3, [r.jitter_max_ms for r in everything]
+    _assert_at_ceiling(clean, everything)
+
+
+def _assert_at_ceiling(clean: list[CallResult], everything: list[CallResult]) -> None:
+    """Every call over an undisturbed path scores within 0.05 of the codec ceiling.
+
+    Calls the host disturbed (see ``CallRunner.clean_path_calls``) are not judged
+    on PESQ, but each is listed on failure so a dip on a clean path is never hidden.
+    """
+    ceiling = everything[0].pesq_ceiling
+    assert ceiling is not None
+    seen = [(r.pesq_mos, r.jitter_max_ms) for r in everything]
+    for result in clean:
+        assert result.pesq_mos is not None, seen
+        assert abs(result.pesq_mos - ceiling) <= 0.05, seen
 
 
 @pytest.mark.parametrize(
