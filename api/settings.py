@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     data_dir: Path = Field(default=REPO_ROOT / ".var")
-    db_port: int = Field(default=55432, ge=1024, le=65535)
+    db_port: int = Field(default=25432, ge=1024, le=65535)
     sip_bind: str = "127.0.0.1"
     sip_port_base: int = Field(default=5160, ge=1024, le=65000)
     rtp_port_base: int = Field(default=40000, ge=1024, le=60000)

@@ -20,7 +20,7 @@ from probes.result import CallResult, Outcome
 from store import cluster, migrate, pool
 from store.results import insert_results
 
-PORT = 55439
+PORT = 25439
 
 
 def _results(n: int) -> list[CallResult]:

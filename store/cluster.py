@@ -32,7 +32,9 @@ from urllib.parse import quote
 from store.errors import ClusterError, ClusterNotRunning, PortInUse, TimescaleDBNotInstalled
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-DEFAULT_PORT = 55432
+DEFAULT_PORT = 25432
+"""Below Linux's ephemeral range (32768-60999): a port in it can be held by any client
+socket's TIME_WAIT (seen: a test cluster refused to start on 55434 that way)."""
 DATABASE = "callprobe"
 ROLE = "callprobe"
 SERVER_USER = "postgres"

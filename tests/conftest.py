@@ -1,6 +1,6 @@
 """Fixtures shared by every test level: the embedded test cluster and an event loop.
 
-The session cluster lives in ``.var/pg-test`` on port 55433, apart from the
+The session cluster lives in ``.var/pg-test`` on port 25433, apart from the
 development one. There is no pytest-asyncio here: async code runs on one
 session-wide event loop through the ``run`` fixture.
 """
@@ -20,7 +20,7 @@ from store import cluster, migrate, pool
 T = TypeVar("T")
 Run = Callable[[Coroutine[Any, Any, T]], T]
 
-TEST_PORT = 55433
+TEST_PORT = 25433
 
 
 @dataclass(frozen=True)

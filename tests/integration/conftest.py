@@ -1,6 +1,6 @@
 """Fixtures for tests against the embedded TimescaleDB cluster (``@pytest.mark.db``).
 
-The session cluster lives in ``.var/pg-test`` on port 55433, apart from the
+The session cluster lives in ``.var/pg-test`` on port 25433, apart from the
 development one. There is no pytest-asyncio here: async code runs on one
 session-wide event loop through the ``run`` fixture.
 """
@@ -16,7 +16,7 @@ import pytest
 from store import cluster
 from tests.conftest import Cluster, Run, start_migrated
 
-OUTAGE_PORT = 55434
+OUTAGE_PORT = 25434
 
 
 @pytest.fixture
