@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.evaluator import HealthEvaluator
 from api.routes import (
     agent_api,
     agents,
@@ -87,13 +88,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     pool = create_pool(url)
     await pool.open()
     app.state.pool = pool
+    app.state.evaluator = evaluator = HealthEvaluator(pool)
     stop = asyncio.Event()
-    sweeper = asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop))
+    background = [
+        asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop)),
+        asyncio.create_task(evaluator.run(stop)),
+    ]
     try:
         yield
     finally:
         stop.set()
-        await sweeper
+        await asyncio.gather(*background)
         await pool.close()
 
 

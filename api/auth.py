@@ -20,7 +20,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from store import agents, keys
-from store.pool import AsyncConn, transaction
+from store.pool import AsyncConn, statement
 
 API_KEY_PREFIX = "cp_"
 AGENT_TOKEN_PREFIX = "cpa_"  # noqa: S105 - a prefix, not a secret
@@ -111,7 +111,7 @@ async def require_read(
 ) -> Principal:
     """Any valid, unrevoked API key (401 otherwise)."""
     token = _token(credentials, API_KEY_PREFIX)
-    async with transaction(request.app.state.pool) as conn:
+    async with statement(request.app.state.pool) as conn:
         owner = await keys.key_by_hash(conn, hash_token(token))
     if owner is None:
         raise _unauthorized("invalid or revoked API key")
@@ -130,7 +130,7 @@ async def require_agent(
 ) -> AgentPrincipal:
     """A valid, unrevoked agent token (401 otherwise); notes when the agent was seen."""
     token = _token(credentials, AGENT_TOKEN_PREFIX)
-    async with transaction(request.app.state.pool) as conn:
+    async with statement(request.app.state.pool) as conn:
         owner = await agents.agent_by_hash(conn, hash_token(token))
         if owner is not None and _stale(owner.last_seen):
             await agents.touch_agent(conn, owner.agent_id)

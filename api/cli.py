@@ -73,12 +73,19 @@ def db_url() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (each leases, ingests and judges)", min=1)
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (starting the embedded cluster when no database URL is set)."""
     settings = get_settings()
     if not settings.database_url:
         cluster.start(settings.pg_root, settings.db_port)
-    uvicorn.run(create_app(settings), host=host, port=port)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port)
+    else:
+        # Worker processes build their own app from the same environment.
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 @app.command()

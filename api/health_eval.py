@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,8 +25,8 @@ from thresholds.states import State
 
 log = logging.getLogger(__name__)
 
-HISTORY_PER_LOCATION = 30
-"""Newest results per location fed to the engine: covers the ASR window and hysteresis."""
+HISTORY_CAP = 30
+"""At most this many newest results per location are fed to the engine."""
 
 HISTORY_SPAN = timedelta(days=2)
 
@@ -98,6 +98,17 @@ def rules_for(config: health.ProbeHealthConfig) -> list[Rule]:
     return [Rule(**rule) for rule in config.rules]
 
 
+def history_depth(config: health.ProbeHealthConfig) -> int:
+    """Newest results per location the engine sees: the ASR window when an ASR rule
+    exists, else three times the hysteresis streaks (a streak that began earlier no
+    longer decides), capped by :data:`HISTORY_CAP`."""
+    policy = policy_for(config)
+    depth = 3 * (policy.failures_to_unhealthy + policy.successes_to_recover)
+    if any(rule.get("metric") == "asr" for rule in config.rules):
+        depth = max(depth, policy.asr_window)
+    return min(depth, HISTORY_CAP)
+
+
 def reason_json(reason: Reason) -> dict[str, Any]:
     """A reason as stored and served (JSON)."""
     data = asdict(reason)
@@ -129,53 +140,84 @@ async def _reevaluate_chunk(
 ) -> list[Change]:
     keys = sorted({_lock_key(p) for p in probe_ids})
     await conn.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (keys,))
-    history = await health.recent_results(conn, probe_ids, HISTORY_PER_LOCATION, now - HISTORY_SPAN)
+    configs = await health.probe_configs(conn, probe_ids)
+    depths = {config.probe_id: history_depth(config) for config in configs}
+    history = await health.recent_results(conn, depths, now - HISTORY_SPAN)
+    recorded = {
+        (row.probe_id, row.location): row for row in await health.health_rows(conn, list(depths))
+    }
+    updates: list[health.HealthUpdate] = []
     changes: list[Change] = []
-    for config in await health.probe_configs(conn, probe_ids):
+    for config in configs:
         mine = history[config.probe_id]
         result = evaluate(
             (observation(r) for r in mine), rules_for(config), policy_for(config), now
         )
-        change = await _record(conn, config, result, mine, now)
+        updates += _updates(config, result, mine, recorded, now)
+        change = await _transition(
+            conn, config, result=result, history=mine, recorded=recorded, now=now
+        )
         if change is not None:
             changes.append(change)
+    await health.save_health(conn, updates)
     return changes
 
 
-async def _record(
-    conn: AsyncConn,
+def _updates(
     config: health.ProbeHealthConfig,
     result: Evaluation,
     history: Sequence[CallResult],
+    recorded: Mapping[tuple[uuid.UUID, str], health.HealthRow],
     now: datetime,
-) -> Change | None:
-    rows = {row.location: row for row in await health.health_rows(conn, [config.probe_id])}
+) -> list[health.HealthUpdate]:
+    """Rows to write: the overall state always (its ``evaluated_at`` says the probe was
+    judged), a location's only when its state or reasons changed."""
     newest = max((r.started_at for r in history), default=now)
+    updates = []
     for location, state in result.locations.items():
         reasons = [reason_json(r) for r in result.reasons if r.location == location]
-        await health.save_health(
-            conn,
+        before = recorded.get((config.probe_id, location))
+        if before is None or before.state != state.value or before.reasons != reasons:
+            updates.append(
+                health.HealthUpdate(
+                    probe_id=config.probe_id,
+                    location=location,
+                    state=state.value,
+                    at=newest,
+                    reasons=reasons,
+                    evaluated_at=now,
+                )
+            )
+    updates.append(
+        health.HealthUpdate(
             probe_id=config.probe_id,
-            location=location,
-            state=state.value,
-            at=newest,
-            reasons=reasons,
+            location="",
+            state=result.state.value,
+            at=_changed_at(result, history, now),
+            reasons=[reason_json(r) for r in result.reasons],
             evaluated_at=now,
         )
-    reasons = [reason_json(r) for r in result.reasons]
-    previous = rows.get("")
-    before = previous.state if previous else State.UNKNOWN.value
-    # Silence is judged at ``now``; a result-driven change happened when the result did.
-    at = newest if result.state is not State.UNKNOWN and history else now
-    await health.save_health(
-        conn,
-        probe_id=config.probe_id,
-        location="",
-        state=result.state.value,
-        at=at,
-        reasons=reasons,
-        evaluated_at=now,
     )
+    return updates
+
+
+def _changed_at(result: Evaluation, history: Sequence[CallResult], now: datetime) -> datetime:
+    # Silence is judged at ``now``; a result-driven change happened when the result did.
+    newest = max((r.started_at for r in history), default=now)
+    return newest if result.state is not State.UNKNOWN and history else now
+
+
+async def _transition(
+    conn: AsyncConn,
+    config: health.ProbeHealthConfig,
+    *,
+    result: Evaluation,
+    history: Sequence[CallResult],
+    recorded: Mapping[tuple[uuid.UUID, str], health.HealthRow],
+    now: datetime,
+) -> Change | None:
+    previous = recorded.get((config.probe_id, ""))
+    before = previous.state if previous else State.UNKNOWN.value
     if before == result.state.value:
         return None
     cause = cause_of(result)
@@ -183,10 +225,10 @@ async def _record(
         conn,
         project_id=config.project_id,
         probe_id=config.probe_id,
-        at=at,
+        at=_changed_at(result, history, now),
         from_state=before,
         to_state=result.state.value,
-        reasons=reasons,
+        reasons=[reason_json(r) for r in result.reasons],
         cause=cause,
     )
     return Change(

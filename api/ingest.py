@@ -1,9 +1,10 @@
-"""Ingest posted results: complete their runs, store them once, roll them up, judge health.
+"""Ingest posted results: complete their runs, store them once, roll them up.
 
 A result is stored only if its run was leased to the posting agent's project and
 location and not completed before, so a replayed spool or a re-issued lease that
 both report never count twice. The probe, location and project come from the
-run, not from what the agent claims.
+run, not from what the agent claims. Health is judged afterwards, off the request
+path (``api.evaluator``), for the probes :class:`Ingested` names.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from api.health_eval import reevaluate
 from probes.contract import IngestReport
 from probes.result import CallResult
 from store import results, runs
@@ -30,6 +29,14 @@ class Poster:
     location: str
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Ingested:
+    """What a batch did: the agent's report and the probes whose health may have moved."""
+
+    report: IngestReport
+    probe_ids: frozenset[uuid.UUID]
+
+
 def parse_results(items: Sequence[dict[str, Any]]) -> tuple[list[CallResult], list[str]]:
     """Valid results, and a message per refused item (its index and why)."""
     parsed: list[CallResult] = []
@@ -42,8 +49,8 @@ def parse_results(items: Sequence[dict[str, Any]]) -> tuple[list[CallResult], li
     return parsed, rejected
 
 
-async def ingest(pool: Pool, poster: Poster, items: Sequence[dict[str, Any]]) -> IngestReport:
-    """Store a batch of agent results in one transaction, then re-evaluate touched probes."""
+async def ingest(pool: Pool, poster: Poster, items: Sequence[dict[str, Any]]) -> Ingested:
+    """Store a batch of agent results in one transaction."""
     parsed, rejected = parse_results(items)
     by_run = {r.run_id: r for r in parsed}
     async with transaction(pool) as conn:
@@ -67,6 +74,6 @@ async def ingest(pool: Pool, poster: Poster, items: Sequence[dict[str, Any]]) ->
     rejected += [
         f"run {run_id}: not leased to this agent" for run_id in by_run if run_id not in known
     ]
-    await reevaluate(pool, {run.probe_id for run in completed}, datetime.now(UTC))
     duplicates = len(known) - len(completed)
-    return IngestReport(accepted=len(completed), duplicates=duplicates, rejected=rejected)
+    report = IngestReport(accepted=len(completed), duplicates=duplicates, rejected=rejected)
+    return Ingested(report=report, probe_ids=frozenset(run.probe_id for run in completed))

@@ -15,6 +15,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -31,6 +32,14 @@ LEASE_SECONDS = Histogram(
 )
 RUNS_LEASED = Counter("callprobe_runs_leased", "Runs handed to agents.")
 RESULTS_INGESTED = Counter("callprobe_results_ingested", "Results stored from agents and pushes.")
+HEALTH_PENDING = Gauge(
+    "callprobe_health_pending", "Probes with new results waiting for health evaluation."
+)
+HEALTH_EVAL_SECONDS = Histogram(
+    "callprobe_health_eval_seconds",
+    "Time of one background pass judging the probes marked since the last pass.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
 HEALTH_CHANGES = Counter("callprobe_health_transitions", "Probe health transitions recorded.")
 
 STATE_VALUES = {"healthy": 0.0, "degraded": 1.0, "unhealthy": 2.0, "unknown": -1.0}

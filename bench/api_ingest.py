@@ -1,50 +1,69 @@
 """Results ingested per second through the API, and lease latency with many polling agents.
 
-Starts a throw-away cluster (.var/pg-bench-api) and one `callprobe serve`, creates
-probes whose schedules are all due, then:
+Starts a throw-away cluster (.var/pg-bench-api) and ``callprobe serve --workers``,
+one location and one agent token per polling agent, then:
 
-1. lease latency: ``--agents`` agents (one location each) poll ``/v1/agent/lease``
-   in a loop, each request timed at the client, for ``--seconds``;
-2. ingest: the leased runs' results are posted in batches of ``--batch`` by
-   ``--posters`` concurrent clients; results/s = stored results / wall time
-   (each batch is stored, rolled up and its probes' health judged before the answer).
+1. ingest: every agent leases its share of a backlog of due runs (``--probes``
+   probes with ``--replicas`` extra targets at every location), and ``--posters``
+   clients post their results in batches of ``--batch``; results/s = stored
+   results / wall time. Health is judged in the background: the table also says
+   how long after the last batch every probe's health had been judged.
+2. lease latency in steady state: ``--agents`` agents behave like ``callprobe
+   agent`` (lease, post the results, wait ``poll_after_s`` when nothing is due)
+   while ``--steady-probes`` probes come due every ``--interval`` seconds at every
+   location, for ``--seconds``; each lease request is timed at the client.
 
-    .venv/bin/python -m bench.api_ingest --agents 50 --probes 100 --replicas 20
+    .venv/bin/python -m bench.api_ingest --agents 50 --probes 50 --replicas 19
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import resource
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 from rich.console import Console
 from rich.table import Table
 
 from probes.result import CallResult, Outcome
 from store import cluster, migrate, pool
 
-PORT = 55441
+PORT = 25441
 API_PORT = 18291
+BASE = f"http://127.0.0.1:{API_PORT}"
 ADMIN = "bench-admin-token-0123456789abcdef"
 
 
-def _start_api(url: str) -> subprocess.Popen[bytes]:
+@dataclass(frozen=True)
+class World:
+    """The bench project: its key and one (location, agent token) per agent."""
+
+    key: dict[str, str]
+    agents: list[tuple[str, str]]
+
+
+def _start_api(url: str, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CALLPROBE_DATABASE_URL": url,
         "CALLPROBE_ADMIN_TOKEN": ADMIN,
         "CALLPROBE_SWEEP_INTERVAL_S": "3600",
     }
+    command = [sys.executable, "-m", "api", "serve", "--port", str(API_PORT)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--port", str(API_PORT)],
+        [*command, "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -52,59 +71,47 @@ def _start_api(url: str) -> subprocess.Popen[bytes]:
     )
     for _ in range(150):
         try:
-            httpx.get(f"http://127.0.0.1:{API_PORT}/openapi.json", timeout=1).raise_for_status()
+            httpx.get(f"{BASE}/openapi.json", timeout=1).raise_for_status()
             return proc
         except httpx.HTTPError:
             time.sleep(0.2)
     raise RuntimeError("API did not start")
 
 
-def _world(base: str, agents: int, probes: int, replicas: int) -> list[tuple[str, str]]:
-    """A project with ``agents`` locations (one agent each) and all-location probes."""
+def _world(agents: int) -> World:
+    """A project with ``agents`` locations, one agent each."""
     created = httpx.post(
-        f"{base}/v1/projects", json={"name": "bench"}, headers={"Authorization": f"Bearer {ADMIN}"}
+        f"{BASE}/v1/projects", json={"name": "bench"}, headers={"Authorization": f"Bearer {ADMIN}"}
     )
     key = {"Authorization": f"Bearer {created.json()['key']['token']}"}
     tokens = []
     for n in range(agents):
         name = f"loc{n}"
-        httpx.post(f"{base}/v1/locations", json={"name": name}, headers=key).raise_for_status()
-        agent = httpx.post(f"{base}/v1/agents", json={"name": name, "location": name}, headers=key)
+        httpx.post(f"{BASE}/v1/locations", json={"name": name}, headers=key).raise_for_status()
+        agent = httpx.post(f"{BASE}/v1/agents", json={"name": name, "location": name}, headers=key)
         tokens.append((name, agent.json()["token"]))
-    for n in range(probes):
+    return World(key=key, agents=tokens)
+
+
+def _probes(world: World, prefix: str, count: int, replicas: int, interval_s: float) -> None:
+    for n in range(count):
         body = {
-            "name": f"p{n}",
+            "name": f"{prefix}{n}",
             "kind": "tcp",
             "target": "127.0.0.1:9",
             "replicas": [f"127.0.0.{2 + r}:9" for r in range(replicas)],
-            "interval_s": 86400,
+            "interval_s": interval_s,
             "timeout_s": 5,
-            "locations": [name for name, _ in tokens],
+            "locations": [name for name, _ in world.agents],
         }
-        httpx.post(f"{base}/v1/probes", json=body, headers=key, timeout=30).raise_for_status()
-    return tokens
+        response = httpx.post(f"{BASE}/v1/probes", json=body, headers=world.key, timeout=30)
+        response.raise_for_status()
 
 
-async def _poll(base: str, location: str, token: str, until: float, out: list[Any]) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-        while time.monotonic() < until:
-            started = time.perf_counter()
-            response = await client.post(
-                "/v1/agent/lease", json={"location": location, "max_runs": 500}
-            )
-            out.append((time.perf_counter() - started, location, token, response.json()["runs"]))
-
-
-async def _post(base: str, batches: asyncio.Queue[Any], stored: list[int]) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
-        while not batches.empty():
-            token, items = batches.get_nowait()
-            body = {"results": items}
-            response = await client.post(
-                "/v1/agent/results", json=body, headers={"Authorization": f"Bearer {token}"}
-            )
-            stored.append(response.json()["accepted"])
+def _all_due_now(url: str) -> None:
+    """The backlog: every schedule due at once (new probes start spread over a minute)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE schedules SET next_due = now()")
 
 
 def _result(run: dict[str, Any]) -> dict[str, Any]:
@@ -113,70 +120,160 @@ def _result(run: dict[str, Any]) -> dict[str, Any]:
     ).to_json()
 
 
-async def _bench(tokens: list[tuple[str, str]], seconds: float, batch: int, posters: int) -> Table:
-    base = f"http://127.0.0.1:{API_PORT}"
-    leases: list[Any] = []
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+async def _lease_all(client: httpx.AsyncClient, location: str, token: str) -> list[Any]:
+    leased: list[Any] = []
+    while True:
+        body = {"location": location, "max_runs": 500}
+        response = await client.post("/v1/agent/lease", json=body, headers=_auth(token))
+        runs = response.json()["runs"]
+        if not runs:
+            return leased
+        leased += runs
+
+
+async def _post(
+    client: httpx.AsyncClient, batches: list[tuple[str, bytes]], out: list[int]
+) -> None:
+    while batches:
+        token, body = batches.pop()
+        response = await client.post("/v1/agent/results", content=body, headers=_auth(token))
+        response.raise_for_status()
+        out.append(response.json()["accepted"])
+
+
+async def _ingest(world: World, batch: int, posters: int) -> tuple[int, int, float, float]:
+    """Lease the backlog, post it; (posted, stored, wall s, last batch's perf_counter)."""
+    async with httpx.AsyncClient(base_url=BASE, timeout=300) as client:
+        leased = await asyncio.gather(*(_lease_all(client, *agent) for agent in world.agents))
+        batches: list[tuple[str, bytes]] = []
+        for (_, token), runs in zip(world.agents, leased, strict=True):
+            for start in range(0, len(runs), batch):
+                items = [_result(run) for run in runs[start : start + batch]]
+                batches.append((token, json.dumps({"results": items}).encode()))
+        posted = sum(len(runs) for runs in leased)
+        stored: list[int] = []
+        started = time.perf_counter()
+        await asyncio.gather(*(_post(client, batches, stored) for _ in range(posters)))
+        done = time.perf_counter()
+    return posted, sum(stored), done - started, done
+
+
+def _judged_after(url: str, since: float, timeout: float = 300.0) -> float:
+    """Seconds from ``since`` (perf_counter) until every probe was judged after its
+    newest run completed."""
+    query = """
+        SELECT count(*) FROM probes p
+        LEFT JOIN probe_health h ON h.probe_id = p.id AND h.location = ''
+        WHERE h.evaluated_at IS NULL
+           OR h.evaluated_at < (SELECT max(completed_at) FROM runs WHERE probe_id = p.id)
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.perf_counter() - since < timeout:
+            row = conn.execute(query).fetchone()
+            if row is not None and row[0] == 0:
+                return time.perf_counter() - since
+            time.sleep(0.05)
+    raise RuntimeError("health was not judged within the timeout")
+
+
+async def _agent(location: str, token: str, until: float, latencies: list[float]) -> None:
+    """What ``callprobe agent`` does, minus running the checks."""
+    async with httpx.AsyncClient(base_url=BASE, timeout=30) as client:
+        while time.monotonic() < until:
+            started = time.perf_counter()
+            body = {"location": location, "max_runs": 64}
+            response = await client.post("/v1/agent/lease", json=body, headers=_auth(token))
+            latencies.append(time.perf_counter() - started)
+            lease = response.json()
+            if lease["runs"]:
+                items = [_result(run) for run in lease["runs"]]
+                posted = await client.post(
+                    "/v1/agent/results", json={"results": items}, headers=_auth(token)
+                )
+                posted.raise_for_status()
+            else:
+                await asyncio.sleep(lease["poll_after_s"])
+
+
+async def _steady(world: World, seconds: float) -> tuple[list[float], float]:
+    """Sorted lease latencies, and the CPU share this client process used meanwhile."""
+    latencies: list[float] = []
     until = time.monotonic() + seconds
-    await asyncio.gather(*(_poll(base, loc, tok, until, leases) for loc, tok in tokens))
-    latencies = sorted(lat for lat, *_ in leases)
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    total = 0
-    for _, _, token, runs in leases:
-        for start in range(0, len(runs), batch):
-            chunk = [_result(r) for r in runs[start : start + batch]]
-            total += len(chunk)
-            queue.put_nowait((token, chunk))
-    stored: list[int] = []
-    started = time.perf_counter()
-    await asyncio.gather(*(_post(base, queue, stored) for _ in range(posters)))
-    wall = time.perf_counter() - started
-    table = Table(title="API: lease latency and results ingested")
-    for column in ("agents", "lease requests", "lease p50 ms", "lease p99 ms", "runs leased"):
-        table.add_column(column, justify="right")
-    for column in ("results posted", "stored", "batch", "posters", "results/s"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        str(len(tokens)),
-        str(len(latencies)),
-        f"{statistics.median(latencies) * 1000:.1f}",
-        f"{latencies[int(0.99 * (len(latencies) - 1))] * 1000:.1f}",
-        str(total),
-        str(total),
-        str(sum(stored)),
-        str(batch),
-        str(posters),
-        f"{sum(stored) / wall:,.0f}",
-    )
-    return table
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    await asyncio.gather(*(_agent(loc, tok, until, latencies) for loc, tok in world.agents))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return sorted(latencies), used / seconds
 
 
-def main(
-    agents: int, probes: int, replicas: int, seconds: float, batch: int, posters: int
-) -> Table:
+def _ms(values: list[float], q: float) -> str:
+    return f"{values[int(q * (len(values) - 1))] * 1000:.1f}"
+
+
+def main(args: argparse.Namespace) -> Table:
     """Run the benchmark on a fresh cluster and return its table."""
     root = cluster.default_root("pg-bench-api")
+    cluster.stop(root)
+    shutil.rmtree(root, ignore_errors=True)
     url = cluster.start(root, PORT)
     with pool.connect(url) as conn:
         migrate.migrate(conn)
-    api = _start_api(url)
+    api = _start_api(url, args.workers)
     try:
-        tokens = _world(f"http://127.0.0.1:{API_PORT}", agents, probes, replicas)
-        return asyncio.run(_bench(tokens, seconds, batch, posters))
+        world = _world(args.agents)
+        _probes(world, "backlog", args.probes, args.replicas, 86400)
+        _all_due_now(url)
+        posted, stored, wall, done = asyncio.run(_ingest(world, args.batch, args.posters))
+        judged = _judged_after(url, done)
+        _probes(world, "steady", args.steady_probes, 0, args.interval)
+        latencies, client_cpu = asyncio.run(_steady(world, args.seconds))
     finally:
         os.killpg(api.pid, signal.SIGTERM)
         api.wait(30)
         cluster.stop(root)
+    table = Table(title=f"API on {args.workers} worker process(es): ingest and lease latency")
+    columns = (
+        *("results posted", "stored", "batch", "posters", "results/s", "health judged after"),
+        *("agents", "runs due/s", "lease requests", "lease p50 ms", "lease p99 ms"),
+        "bench client CPU",
+    )
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(posted),
+        str(stored),
+        str(args.batch),
+        str(args.posters),
+        f"{stored / wall:,.0f}",
+        f"{judged:.1f} s",
+        str(len(world.agents)),
+        f"{args.steady_probes * len(world.agents) / args.interval:.0f}",
+        str(len(latencies)),
+        f"{statistics.median(latencies) * 1000:.1f}",
+        _ms(latencies, 0.99),
+        f"{client_cpu:.0%}",
+    )
+    return table
+
+
+def parser() -> argparse.ArgumentParser:
+    """Command-line options (defaults: the issue's 50 polling agents)."""
+    options = argparse.ArgumentParser(description=__doc__)
+    options.add_argument("--agents", type=int, default=50)
+    options.add_argument("--probes", type=int, default=50)
+    options.add_argument("--replicas", type=int, default=19)
+    options.add_argument("--batch", type=int, default=500)
+    options.add_argument("--posters", type=int, default=4)
+    options.add_argument("--workers", type=int, default=2)
+    options.add_argument("--steady-probes", type=int, default=50)
+    options.add_argument("--interval", type=float, default=60.0)
+    options.add_argument("--seconds", type=float, default=30.0)
+    return options
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--agents", type=int, default=50)
-    parser.add_argument("--probes", type=int, default=100)
-    parser.add_argument("--replicas", type=int, default=19)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--posters", type=int, default=4)
-    args = parser.parse_args()
-    Console().print(
-        main(args.agents, args.probes, args.replicas, args.seconds, args.batch, args.posters)
-    )
+    Console(width=200).print(main(parser().parse_args()))

@@ -11,7 +11,7 @@ def main() -> None:
     console = Console()
     console.print(pesq_cpu.main(20))
     console.print(db_writes.main(50_000, 500))
-    console.print(api_ingest.main(50, 50, 19, 10.0, 500, 4))
+    console.print(api_ingest.main(api_ingest.parser().parse_args([])))
     console.print(concurrent_calls.run([1, 25, 50, 75, 100, 128], 8.0))
 
 

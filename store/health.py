@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 
 from probes.result import CallResult
 from store.pool import AsyncConn
-from store.results import COLUMNS, to_result
+from store.results import to_result
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -87,13 +87,31 @@ FROM probes p WHERE p.id = ANY(%(ids)s)
 
 _ENABLED_PROBES = "SELECT id FROM probes WHERE enabled ORDER BY id"
 
+HISTORY_COLUMNS: tuple[str, ...] = (
+    *("run_id", "probe", "probe_id", "location", "kind", "target", "started_at", "outcome"),
+    *("sip_status", "status_code", "pesq_mos", "emodel_mos", "r_factor", "jitter_ms"),
+    *("rx_loss_pct", "tx_loss_pct", "rtt_ms", "pdd_ms", "setup_ms", "register_ms"),
+    *("latency_ms", "load_cpu", "load_ram"),
+)
+"""The columns health evaluation reads (the rest of a result keeps its defaults)."""
+
+# The newest ``depth`` results per probe and location the probe runs at (push
+# probes report from 'push'): one short range of the (probe, location, time) index each.
 _RECENT = sql.SQL("""
-SELECT {columns} FROM (
-    SELECT *, row_number() OVER (PARTITION BY probe_id, location ORDER BY started_at DESC) AS n
-    FROM call_results
-    WHERE probe_id = ANY(%(ids)s) AND started_at >= %(since)s
-) recent WHERE n <= %(per_location)s
-""").format(columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
+SELECT {columns}
+FROM unnest(%(ids)s::uuid[], %(depths)s::int[]) AS w(probe_id, depth)
+CROSS JOIN LATERAL (
+    SELECT l.name FROM probe_locations pl JOIN locations l ON l.id = pl.location_id
+    WHERE pl.probe_id = w.probe_id
+    UNION SELECT 'push'
+) AS loc(name)
+CROSS JOIN LATERAL (
+    SELECT * FROM call_results c
+    WHERE c.probe_id = w.probe_id AND c.location = loc.name AND c.started_at >= %(since)s
+    ORDER BY c.started_at DESC
+    LIMIT w.depth
+) AS r
+""").format(columns=sql.SQL(", ").join(sql.Identifier("r", c) for c in HISTORY_COLUMNS))
 
 _HEALTH = """
 SELECT probe_id, location, state, since, reasons, evaluated_at
@@ -188,11 +206,13 @@ async def enabled_probe_ids(conn: AsyncConn) -> list[uuid.UUID]:
 
 
 async def recent_results(
-    conn: AsyncConn, probe_ids: Sequence[uuid.UUID], per_location: int, since: datetime
+    conn: AsyncConn, depths: dict[uuid.UUID, int], since: datetime
 ) -> dict[uuid.UUID, list[CallResult]]:
-    """The newest ``per_location`` results of each probe at each location since ``since``."""
-    params = {"ids": list(probe_ids), "since": since, "per_location": per_location}
-    grouped: dict[uuid.UUID, list[CallResult]] = {pid: [] for pid in probe_ids}
+    """The newest ``depths[probe]`` results of each probe at each of its locations since
+    ``since`` (only :data:`HISTORY_COLUMNS` are read)."""
+    ids = list(depths)
+    params = {"ids": ids, "depths": [depths[i] for i in ids], "since": since}
+    grouped: dict[uuid.UUID, list[CallResult]] = {pid: [] for pid in ids}
     async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
         await cur.execute(_RECENT, params)
         for result in await cur.fetchall():
@@ -208,28 +228,34 @@ async def health_rows(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> list[H
         return await cur.fetchall()
 
 
-async def save_health(
-    conn: AsyncConn,
-    *,
-    probe_id: uuid.UUID,
-    location: str,
-    state: str,
-    at: datetime,
-    reasons: list[dict[str, Any]],
-    evaluated_at: datetime,
-) -> None:
-    """Upsert a probe's state; ``since`` moves only when the state changes."""
-    await conn.execute(
-        _SAVE_HEALTH,
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HealthUpdate:
+    """One probe's state at one location ('' for overall) as just evaluated."""
+
+    probe_id: uuid.UUID
+    location: str
+    state: str
+    at: datetime
+    reasons: list[dict[str, Any]]
+    evaluated_at: datetime
+
+
+async def save_health(conn: AsyncConn, updates: Sequence[HealthUpdate]) -> None:
+    """Upsert states (one pipelined batch); ``since`` moves only when a state changes."""
+    params = [
         {
-            "probe": probe_id,
-            "location": location,
-            "state": state,
-            "at": at,
-            "reasons": Jsonb(reasons),
-            "evaluated": evaluated_at,
-        },
-    )
+            "probe": u.probe_id,
+            "location": u.location,
+            "state": u.state,
+            "at": u.at,
+            "reasons": Jsonb(u.reasons),
+            "evaluated": u.evaluated_at,
+        }
+        for u in updates
+    ]
+    if params:
+        async with conn.cursor() as cur:
+            await cur.executemany(_SAVE_HEALTH, params)
 
 
 async def record_transition(

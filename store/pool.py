@@ -29,14 +29,16 @@ def create_pool(
 ) -> Pool:
     """An unopened pool; connections are checked on checkout so a DB restart heals itself.
 
-    ``timeout`` bounds the wait for a connection: past it the database counts as unavailable.
+    ``timeout`` bounds the wait for a connection: past it the database counts as
+    unavailable. Connections are in autocommit mode: :func:`transaction` opens its
+    own, and :func:`statement` runs one statement without BEGIN/COMMIT round trips.
     """
     return AsyncConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,
-        kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+        kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True},
         check=AsyncConnectionPool.check_connection,
         open=False,
     )
@@ -56,6 +58,16 @@ async def transaction(source: str | Pool) -> AsyncIterator[AsyncConn]:
         raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
 
 
+@asynccontextmanager
+async def statement(source: str | Pool) -> AsyncIterator[AsyncConn]:
+    """A connection for one statement (its own implicit transaction): hot read paths."""
+    try:
+        async with _connection(source) as conn:
+            yield conn
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+
+
 @contextmanager
 def connect(url: str) -> Iterator[psycopg.Connection[Any]]:
     """A sync connection for the CLI and migrations; committed on success, then closed."""
@@ -70,7 +82,7 @@ def connect(url: str) -> Iterator[psycopg.Connection[Any]]:
 async def _connection(source: str | Pool) -> AsyncIterator[AsyncConn]:
     if isinstance(source, str):
         async with await psycopg.AsyncConnection.connect(
-            source, connect_timeout=CONNECT_TIMEOUT_S
+            source, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True
         ) as conn:
             yield conn
     else:

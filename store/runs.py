@@ -48,33 +48,34 @@ class CompletedRun:
     leased_at: datetime
 
 
-_REISSUE = """
+# One statement (one round trip): expired leases first, then due slots up to the
+# limit. A schedule far behind (10 intervals and 5 minutes: no agent for a while)
+# restarts from now instead of replaying every missed slot; slower agents only
+# add lag, visible in ``runs``, and skip nothing. Rows inserted here are not
+# visible to this statement's own SELECT, so both branches RETURN what the agent
+# needs and only ``probes`` is joined at the end.
+_LEASE = """
 WITH expired AS (
     SELECT run_id FROM runs
     WHERE location_id = %(location)s AND completed_at IS NULL AND lease_expires < now()
     ORDER BY due_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
-)
-UPDATE runs r
-SET leased_at = now(), leased_by = %(agent)s, attempts = r.attempts + 1,
-    lease_expires = now() + make_interval(secs => p.timeout_s + %(grace)s + CASE
-        WHEN p.kind = 'sip_call' THEN coalesce((p.options->>'talk_s')::float, 10) + 30 ELSE 0 END)
-FROM expired, probes p
-WHERE r.run_id = expired.run_id AND p.id = r.probe_id
-RETURNING r.run_id
-"""
-
-# A schedule far behind (10 intervals and 5 minutes: no agent for a while)
-# restarts from now instead of replaying every missed slot; slower agents only
-# add lag, visible in ``runs``, and skip nothing.
-_LEASE_DUE = """
-WITH due AS (
+), reissued AS (
+    UPDATE runs r
+    SET leased_at = now(), leased_by = %(agent)s, attempts = r.attempts + 1,
+        lease_expires = now() + make_interval(secs => p.timeout_s + %(grace)s + CASE
+            WHEN p.kind = 'sip_call' THEN coalesce((p.options->>'talk_s')::float, 10) + 30
+            ELSE 0 END)
+    FROM expired, probes p
+    WHERE r.run_id = expired.run_id AND p.id = r.probe_id
+    RETURNING r.run_id, r.probe_id, r.target, r.due_at, r.lease_expires, r.attempts
+), due AS (
     SELECT s.probe_id, s.location_id, s.target, s.next_due
     FROM schedules s
     WHERE s.location_id = %(location)s AND s.next_due <= now()
     ORDER BY s.next_due
-    LIMIT %(limit)s
+    LIMIT greatest(%(limit)s - (SELECT count(*) FROM expired), 0)
     FOR UPDATE SKIP LOCKED
 ), advanced AS (
     UPDATE schedules s
@@ -88,34 +89,34 @@ WITH due AS (
     RETURNING p.project_id, p.id AS probe_id, s.location_id, s.target, due.next_due AS due_at,
               p.timeout_s + CASE WHEN p.kind = 'sip_call'
                   THEN coalesce((p.options->>'talk_s')::float, 10) + 30 ELSE 0 END AS run_s
+), inserted AS (
+    INSERT INTO runs (project_id, probe_id, location_id, target, due_at, leased_at, leased_by,
+                      lease_expires)
+    SELECT project_id, probe_id, location_id, target, due_at, now(), %(agent)s,
+           now() + make_interval(secs => run_s + %(grace)s)
+    FROM advanced
+    ON CONFLICT DO NOTHING
+    RETURNING run_id, probe_id, target, due_at, lease_expires, attempts
 )
-INSERT INTO runs (project_id, probe_id, location_id, target, due_at, leased_at, leased_by,
-                  lease_expires)
-SELECT project_id, probe_id, location_id, target, due_at, now(), %(agent)s,
-       now() + make_interval(secs => run_s + %(grace)s)
-FROM advanced
-ON CONFLICT DO NOTHING
-RETURNING run_id
+SELECT l.run_id, l.probe_id, p.name AS probe_name, p.kind, l.target, p.timeout_s,
+       p.options, p.secret, l.due_at, l.lease_expires, l.attempts
+FROM (SELECT * FROM reissued UNION ALL SELECT * FROM inserted) AS l
+JOIN probes p ON p.id = l.probe_id
+ORDER BY l.due_at
 """
 
-_DETAILS = """
-SELECT r.run_id, r.probe_id, p.name AS probe_name, p.kind, r.target, p.timeout_s,
-       p.options, p.secret, r.due_at, r.lease_expires, r.attempts
-FROM runs r JOIN probes p ON p.id = r.probe_id
-WHERE r.run_id = ANY(%(ids)s)
-ORDER BY r.due_at
-"""
-
+# Completes what is open and says which ids exist at all (the SELECT reads the
+# snapshot before the UPDATE, so completed and already-completed runs both show).
 _COMPLETE = """
-UPDATE runs SET completed_at = now()
-WHERE run_id = ANY(%(ids)s) AND project_id = %(project)s AND location_id = %(location)s
-  AND completed_at IS NULL
-RETURNING run_id, probe_id, target, due_at, leased_at
-"""
-
-_KNOWN = """
-SELECT run_id FROM runs
-WHERE run_id = ANY(%(ids)s) AND project_id = %(project)s AND location_id = %(location)s
+WITH done AS (
+    UPDATE runs SET completed_at = now()
+    WHERE run_id = ANY(%(ids)s) AND project_id = %(project)s AND location_id = %(location)s
+      AND completed_at IS NULL
+    RETURNING run_id, probe_id, target, due_at, leased_at
+)
+SELECT r.run_id, d.run_id IS NOT NULL AS completed, d.probe_id, d.target, d.due_at, d.leased_at
+FROM runs r LEFT JOIN done d ON d.run_id = r.run_id
+WHERE r.run_id = ANY(%(ids)s) AND r.project_id = %(project)s AND r.location_id = %(location)s
 """
 
 
@@ -129,14 +130,8 @@ async def lease_runs(
 ) -> list[LeasedRow]:
     """Lease up to ``limit`` runs at the location: expired leases first, then due slots."""
     params = {"location": location_id, "agent": agent_id, "limit": limit, "grace": grace_s}
-    ids = [row[0] for row in await (await conn.execute(_REISSUE, params)).fetchall()]
-    if len(ids) < limit:
-        params["limit"] = limit - len(ids)
-        ids += [row[0] for row in await (await conn.execute(_LEASE_DUE, params)).fetchall()]
-    if not ids:
-        return []
     async with conn.cursor(row_factory=class_row(LeasedRow)) as cur:
-        await cur.execute(_DETAILS, {"ids": ids})
+        await cur.execute(_LEASE, params)
         return await cur.fetchall()
 
 
@@ -152,8 +147,20 @@ async def complete_runs(
     A run id outside the agent's project and location is not "known": its result is refused.
     """
     params = {"ids": list(run_ids), "project": project_id, "location": location_id}
-    async with conn.cursor(row_factory=class_row(CompletedRun)) as cur:
-        await cur.execute(_COMPLETE, params)
-        completed = await cur.fetchall()
-    known = {row[0] for row in await (await conn.execute(_KNOWN, params)).fetchall()}
+    completed: list[CompletedRun] = []
+    known: set[uuid.UUID] = set()
+    for run_id, fresh, probe_id, target, due_at, leased_at in await (
+        await conn.execute(_COMPLETE, params)
+    ).fetchall():
+        known.add(run_id)
+        if fresh:
+            completed.append(
+                CompletedRun(
+                    run_id=run_id,
+                    probe_id=probe_id,
+                    target=target,
+                    due_at=due_at,
+                    leased_at=leased_at,
+                )
+            )
     return completed, known

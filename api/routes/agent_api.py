@@ -64,6 +64,7 @@ async def post_results(body: ResultBatch, agent: Agent, request: Request) -> Ing
     poster = Poster(
         project_id=agent.project_id, location_id=agent.location_id, location=agent.location
     )
-    report = await ingest(request.app.state.pool, poster, body.results)
-    metrics.RESULTS_INGESTED.inc(report.accepted)
-    return report
+    ingested = await ingest(request.app.state.pool, poster, body.results)
+    request.app.state.evaluator.mark(ingested.probe_ids)
+    metrics.RESULTS_INGESTED.inc(ingested.report.accepted)
+    return ingested.report

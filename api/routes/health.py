@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from api import metrics
 from api.auth import Principal, hash_token, require_read
-from api.health_eval import reevaluate
 from probes.result import CallResult, Outcome
 from store import health, results
 from store.pool import transaction
@@ -153,5 +152,5 @@ async def push(
         await results.insert_results(conn, [result], project_id)
         await results.add_to_rollups(conn, [result.run_id])
     metrics.RESULTS_INGESTED.inc()
-    await reevaluate(request.app.state.pool, [probe_id], datetime.now(UTC))
+    request.app.state.evaluator.mark([probe_id])
     return PushAccepted()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import psycopg
 import pytest
 
+from api.evaluator import HealthEvaluator
 from api.ingest import Poster, ingest
 from api.sweeper import sweep_once
 from probes.result import CallResult, Outcome
@@ -23,14 +25,23 @@ def _result(run_id: Any, outcome: Outcome = Outcome.OK, latency: float = 5.0) ->
 
 
 async def _execute(url: str, world: dict[str, Any], **kwargs: Any) -> Any:
-    """Lease the due run, 'execute' it and ingest its result."""
+    """Lease the due run, 'execute' it, ingest its result and let the evaluator judge it."""
     leased = await _lease(url, world)
     source = pool.create_pool(url)
     await source.open()
+    evaluator = HealthEvaluator(source)
+    stop = asyncio.Event()
+    judging = asyncio.create_task(evaluator.run(stop))
     try:
         poster = Poster(project_id=world["project"], location_id=world["location"], location="ams")
-        return await ingest(source, poster, [_result(leased[0].run_id, **kwargs)])
+        ingested = await ingest(source, poster, [_result(leased[0].run_id, **kwargs)])
+        assert ingested.probe_ids == {world["probe"]}
+        evaluator.mark(ingested.probe_ids)
+        await asyncio.wait_for(evaluator.idle(), 30)
+        return ingested.report
     finally:
+        stop.set()
+        await judging
         await source.close()
 
 
@@ -91,7 +102,7 @@ def test_a_replayed_or_foreign_result_is_not_stored_twice(db, run) -> None:
             project_id=world["project"], location_id=location or world["location"], location="ams"
         )
         try:
-            return await ingest(source, poster, items)
+            return (await ingest(source, poster, items)).report
         finally:
             await source.close()
 

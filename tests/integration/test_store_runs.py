@@ -49,6 +49,10 @@ async def _world(url: str, interval_s: int = 60) -> dict[str, uuid.UUID]:
             ).fetchone()
         )[0]
         await conn.execute(
+            "INSERT INTO probe_locations (probe_id, location_id) VALUES (%s, %s)",
+            (probe, location),
+        )
+        await conn.execute(
             "INSERT INTO schedules (probe_id, location_id, target, next_due)"
             " VALUES (%s, %s, '127.0.0.1:9', now() - interval '1 second')",
             (probe, location),

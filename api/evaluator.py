@@ -1,0 +1,81 @@
+"""Judge probes touched by new results in the background, coalescing bursts.
+
+Ingest and push only mark probes; one task per API process evaluates every
+marked probe once per pass, however many results arrived for it meanwhile. So a
+batch of 500 results for 50 probes costs 50 evaluations at most, off the request
+path. Health is derived from stored results, so marks lost in a crash cost
+nothing: the sweeper re-judges every probe on its clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from api import metrics
+from api.health_eval import reevaluate
+from store.errors import DatabaseUnavailable
+from store.pool import Pool
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 1.0
+"""Pause before retrying a pass the database refused."""
+
+
+class HealthEvaluator:
+    """Coalesces marked probes and judges them in passes until stopped."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self._pending: set[uuid.UUID] = set()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def mark(self, probe_ids: Iterable[uuid.UUID]) -> None:
+        """Ask for these probes to be judged soon (cheap; never blocks)."""
+        self._pending.update(probe_ids)
+        metrics.HEALTH_PENDING.set(len(self._pending))
+        if self._pending:
+            self._idle.clear()
+            self._wake.set()
+
+    async def idle(self) -> None:
+        """Wait until every marked probe has been judged."""
+        await self._idle.wait()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Judge marked probes pass after pass until ``stop`` is set."""
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                woken = asyncio.create_task(self._wake.wait())
+                await asyncio.wait({woken, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                if not stop.is_set():
+                    await self._pass(stop)
+        finally:
+            stopping.cancel()
+
+    async def _pass(self, stop: asyncio.Event) -> None:
+        self._wake.clear()
+        batch, self._pending = self._pending, set()
+        started = time.perf_counter()
+        try:
+            await reevaluate(self.pool, batch, datetime.now(UTC))
+        except DatabaseUnavailable as exc:
+            log.warning("health evaluation postponed: %s", exc)
+            self.mark(batch)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RETRY_S)
+            return
+        metrics.HEALTH_EVAL_SECONDS.observe(time.perf_counter() - started)
+        metrics.HEALTH_PENDING.set(len(self._pending))
+        if not self._pending:
+            self._idle.set()
