@@ -1,8 +1,8 @@
 """The platform end to end: two API processes, four agents in two locations, real TimescaleDB.
 
-A shortened form of the issue's 10-minute run (``bench/platform_run.py`` runs it
-at full length): TCP probes every 5 s against a local listener, one agent
-killed mid-run, one API stopped and restarted. Checked against the database:
+A shortened form of the issue's 10-minute run: TCP probes every 5 s against a
+local listener, one agent killed while it holds a lease, one API stopped and
+restarted. Checked against the database:
 no run executed twice, no slot skipped, re-issued leases, nothing lost.
 """
 
@@ -32,6 +32,7 @@ API_PORTS = (18181, 18182)
 ADMIN = "admin-token-for-tests-only-0123456789"
 INTERVAL_S = 5
 PROBES = 12
+BLACK_HOLE = "203.0.113.9:9"
 
 
 def _env(db: Cluster, tmp: Path) -> dict[str, str]:
@@ -94,6 +95,7 @@ def _setup(base: str, target_port: int) -> dict[str, Any]:
     created.raise_for_status()
     key = {"Authorization": f"Bearer {created.json()['key']['token']}"}
     tokens: dict[str, list[str]] = {}
+    agent_ids: dict[str, list[str]] = {}
     for location in ("ams", "fra"):
         httpx.post(f"{base}/v1/locations", json={"name": location}, headers=key).raise_for_status()
         for n in range(2):
@@ -104,9 +106,10 @@ def _setup(base: str, target_port: int) -> dict[str, Any]:
             )
             agent.raise_for_status()
             tokens.setdefault(location, []).append(agent.json()["token"])
+            agent_ids.setdefault(location, []).append(agent.json()["id"])
     for n in range(PROBES):
         # A third of them target a black hole: each such run stays in hand for its timeout.
-        target = "203.0.113.9:9" if n % 3 == 0 else f"127.0.0.1:{target_port}"
+        target = BLACK_HOLE if n % 3 == 0 else f"127.0.0.1:{target_port}"
         probe = {
             "name": f"tcp {n}",
             "kind": "tcp",
@@ -117,7 +120,24 @@ def _setup(base: str, target_port: int) -> dict[str, Any]:
             "policy": {"quorum": 2},
         }
         httpx.post(f"{base}/v1/probes", json=probe, headers=key).raise_for_status()
-    return {"project": created.json()["project"]["id"], "key": key, "tokens": tokens}
+    project = created.json()["project"]["id"]
+    return {"project": project, "key": key, "tokens": tokens, "agent_ids": agent_ids}
+
+
+def _wait_until_holding(url: str, agent_id: str, timeout: float = 30) -> None:
+    """Wait until the agent holds an unfinished lease (a black-hole run lasts 2 s)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            held = conn.execute(
+                "SELECT count(*) FROM runs WHERE leased_by = %s AND completed_at IS NULL"
+                " AND lease_expires > now() AND target = %s",
+                (agent_id, BLACK_HOLE),
+            ).fetchone()
+            if held and held[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"agent {agent_id} never held a lease within {timeout} s")
 
 
 def _agent(port: int, token: str, location: str, env: dict[str, str], tmp: Path, n: int) -> Any:
