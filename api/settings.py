@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store import cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MIN_ADMIN_TOKEN = 24
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,21 @@ class Settings(BaseSettings):
     setup_rate: float = Field(default=50.0, gt=0, le=1000)
     # Bearer token for admin routes (POST /v1/projects); unset disables them.
     admin_token: SecretStr | None = None
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse a guessable admin token rather than serve admin routes behind it."""
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if len(token) < MIN_ADMIN_TOKEN or len(set(token)) < MIN_ADMIN_TOKEN // 3:
+            raise ValueError(
+                f"CALLPROBE_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN} varied characters,"
+                " e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
     # Fernet key encrypting probe secrets; unset: generated in data_dir/secret.key.
     secret_key: SecretStr | None = None
     # Seconds past a run's timeout before its lease is handed to another agent.

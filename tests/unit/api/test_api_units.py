@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import secrets
 import stat
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from api.auth import API_KEY_PREFIX, PREFIX_LEN, hash_token, new_token
 from api.errors import error_response
@@ -80,3 +81,16 @@ def test_error_body_shape() -> None:
     assert json.loads(response.body) == {
         "error": {"code": "not_found", "message": "probe not found", "details": []}
     }
+
+
+@pytest.mark.parametrize("token", ["changeme", "x" * 40, "admin-admin-admin-admin-"])
+def test_a_guessable_admin_token_is_refused(token: str, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="CALLPROBE_ADMIN_TOKEN must be at least 24"):
+        Settings(database_url="unused", data_dir=tmp_path, admin_token=SecretStr(token))
+
+
+def test_a_random_admin_token_is_accepted(tmp_path: Path) -> None:
+    token = secrets.token_urlsafe(32)
+    settings = Settings(database_url="unused", data_dir=tmp_path, admin_token=SecretStr(token))
+    assert settings.admin_token is not None
+    assert settings.admin_token.get_secret_value() == token
