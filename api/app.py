@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import metrics
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.evaluator import HealthEvaluator
+from api.ratelimit import RateLimiter
 from api.routes import (
     agent_api,
     agents,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings or get_settings()
+    app.state.push_limiter = RateLimiter("push token", app.state.settings.push_rate)
     install_error_handlers(app)
     app.add_middleware(NoFramingMiddleware)
     for router in ROUTERS:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.ratelimit import parse_rate
 from store import cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,8 +56,16 @@ class Settings(BaseSettings):
     lease_grace_s: float = Field(default=30.0, ge=1, le=3600)
     # How soon an agent that got no runs should ask again.
     agent_poll_s: float = Field(default=1.0, gt=0, le=60)
+    # Reports accepted per push token and API process (the limits library's notation).
+    push_rate: str = "60/minute"
     # How often each API process re-judges every probe (silence -> unknown/dead).
     sweep_interval_s: float = Field(default=15.0, ge=1, le=3600)
+
+    @field_validator("push_rate")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
 
     @property
     def spool_dir(self) -> Path:

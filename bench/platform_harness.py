@@ -8,13 +8,17 @@ a black hole (each such run stays in hand for its timeout).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,30 @@ import psycopg
 ADMIN = "admin-token-for-platform-runs-0123456789"
 BLACK_HOLE = "203.0.113.9:9"
 LOCATIONS = ("ams", "fra")
+
+
+@contextlib.contextmanager
+def listening() -> Iterator[int]:
+    """A local TCP port that accepts and closes every connection (the probes' target).
+
+    Accepting matters on long runs: a listener that never accepts fills its backlog,
+    after which every connect times out (seen: 40,000 connections in 10 minutes)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1024)
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                server.accept()[0].close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        with contextlib.suppress(OSError):
+            server.shutdown(socket.SHUT_RDWR)
+        server.close()
 
 
 def env(url: str, data_dir: Path, **extra: str) -> dict[str, str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -40,15 +39,12 @@ def main(args: argparse.Namespace) -> Table:
     with pool.connect(url) as conn:
         migrate.migrate(conn)
     total = args.minutes * 60
-    with tempfile.TemporaryDirectory() as tmp, socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(4096)
+    with tempfile.TemporaryDirectory() as tmp, harness.listening() as port:
         environ = harness.env(url, Path(tmp))
         apis = [harness.serve(port, environ) for port in API_PORTS]
         agents = []
         try:
             base = f"http://127.0.0.1:{API_PORTS[0]}"
-            port = listener.getsockname()[1]
             world = harness.setup(base, port, args.probes, args.interval, black_hole_every=10)
             started = time.monotonic()
             agents = harness.agents(world, API_PORTS, environ, Path(tmp))

@@ -1,4 +1,5 @@
-"""Run every benchmark and print its table (`make bench`). Not a test: nothing is asserted."""
+"""Run the benchmarks and print their tables (`make bench`); the 11-minute `bench.platform_run`
+runs on its own. Not a test: nothing is asserted."""
 
 from __future__ import annotations
 

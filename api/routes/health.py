@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api import metrics
 from api.auth import Principal, hash_token, require_read
+from api.errors import ErrorBody
 from probes.result import CallResult, Outcome
 from store import health, results
 from store.pool import transaction
@@ -127,12 +128,18 @@ async def list_incidents(
     return [IncidentOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.post("/push/{token}", response_model=PushAccepted, status_code=202)
+@router.post(
+    "/push/{token}",
+    response_model=PushAccepted,
+    status_code=202,
+    responses={429: {"model": ErrorBody, "description": "Too many reports for this token"}},
+)
 async def push(
     token: str, request: Request, report: Annotated[PushReport | None, Body()] = None
 ) -> PushAccepted:
     """Crisp's push mode: the application says it is alive, optionally with its load."""
     token_hash = hash_token(token)
+    await request.app.state.push_limiter.check(token_hash.hex())
     report = report or PushReport()
     async with transaction(request.app.state.pool) as conn:
         found = await health.probe_for_push_token(conn, token_hash)

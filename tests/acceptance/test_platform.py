@@ -9,7 +9,6 @@ database: no run executed twice, no slot skipped, re-issued leases, nothing lost
 from __future__ import annotations
 
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,10 +29,8 @@ PROBES = 12
 @pytest.fixture
 def listener() -> Iterator[int]:
     """A TCP port that accepts connections (the probes' target)."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(1024)
-        yield server.getsockname()[1]
+    with harness.listening() as port:
+        yield port
 
 
 def test_agents_and_apis_share_the_schedule_without_loss_or_double_runs(
