@@ -19,7 +19,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from api.auth import Principal, require_read
 from store import probe_metrics
@@ -56,7 +56,7 @@ async def scrape(
     async with transaction(request.app.state.pool) as conn:
         rows = await probe_metrics.latest(conn, principal.project_id)
     probes = CollectorRegistry(auto_describe=False)
-    for family in _probe_families(rows):
+    for family in [*_probe_families(rows), *_pool_families(request.app.state.pool.get_stats())]:
         probes.register(_Static(family))
     body = generate_latest(REGISTRY) + generate_latest(probes)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
@@ -82,11 +82,36 @@ def _probe_families(rows: list[probe_metrics.ProbeGauge]) -> list[GaugeMetricFam
     return [state, *families.values()]
 
 
+POOL_GAUGES = {
+    "pool_size": "Connections in this process's pool.",
+    "pool_available": "Idle connections in this process's pool.",
+    "requests_waiting": "Requests waiting for a pooled connection now.",
+}
+POOL_COUNTERS = {
+    "requests_num": ("requests", "Connections requested from the pool."),
+    "requests_queued": ("requests_queued", "Requests that had to wait for a connection."),
+    "requests_wait_ms": ("requests_wait_seconds", "Time spent waiting for a connection."),
+    "usage_ms": ("usage_seconds", "Time connections were lent out."),
+    "connections_num": ("connections", "Connections opened to the database."),
+}
+
+
+def _pool_families(stats: dict[str, int]) -> list[GaugeMetricFamily | CounterMetricFamily]:
+    """This process's psycopg pool statistics (each API process has its own pool)."""
+    families: list[GaugeMetricFamily | CounterMetricFamily] = []
+    for key, help_text in POOL_GAUGES.items():
+        families.append(GaugeMetricFamily(f"callprobe_db_{key}", help_text, stats.get(key, 0)))
+    for key, (name, help_text) in POOL_COUNTERS.items():
+        value = stats.get(key, 0) / (1000 if key.endswith("_ms") else 1)
+        families.append(CounterMetricFamily(f"callprobe_db_{name}", help_text, value))
+    return families
+
+
 class _Static:
     """A collector that yields one prepared family (the registry's collector protocol)."""
 
-    def __init__(self, family: GaugeMetricFamily) -> None:
+    def __init__(self, family: GaugeMetricFamily | CounterMetricFamily) -> None:
         self.family = family
 
-    def collect(self) -> list[GaugeMetricFamily]:
+    def collect(self) -> list[GaugeMetricFamily | CounterMetricFamily]:
         return [self.family]
