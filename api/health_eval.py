@@ -1,7 +1,8 @@
 """Judge probes: results from the store through the pure threshold engine, changes recorded.
 
-Called after every ingested batch (for the probes it touched) and by the sweeper
-on a clock (so silence turns into ``unknown`` or, for push probes, ``unhealthy``).
+Called by the background evaluator for probes with new results (``api.evaluator``)
+and by the sweeper on a clock (so silence turns into ``unknown`` or, for push
+probes, ``unhealthy``).
 Each probe is evaluated under a transaction-scoped advisory lock, so API replicas
 evaluating the same probe at once record a transition only once.
 """
