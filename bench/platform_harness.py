@@ -151,16 +151,27 @@ def setup(
     return world
 
 
-def agents(world: World, ports: tuple[int, int], environ: dict[str, str], tmp: Path) -> list[Any]:
+def agent(
+    world: World, location: str, n: int, ports: tuple[int, int], environ: dict[str, str], tmp: Path
+) -> subprocess.Popen[bytes]:
+    """Start the location's ``n``-th agent, talking to API ``n``, with its own spool."""
+    spool = tmp / f"spool-{location}-{n}"
+    command = [
+        "agent",
+        "--api",
+        f"http://127.0.0.1:{ports[n]}",
+        "--token",
+        world.tokens[location][n],
+    ]
+    command += ["--location", location, "--no-calls", "--spool", str(spool)]
+    return _callprobe(*command, environ=environ)
+
+
+def agents(
+    world: World, ports: tuple[int, int], environ: dict[str, str], tmp: Path
+) -> list[subprocess.Popen[bytes]]:
     """Per location one agent on each API: [ams on API 1, ams on API 2, fra on 1, fra on 2]."""
-    started = []
-    for location in LOCATIONS:
-        for n, token in enumerate(world.tokens[location]):
-            spool = tmp / f"spool-{location}-{n}"
-            command = ["agent", "--api", f"http://127.0.0.1:{ports[n]}", "--token", token]
-            command += ["--location", location, "--no-calls", "--spool", str(spool)]
-            started.append(_callprobe(*command, environ=environ))
-    return started
+    return [agent(world, loc, n, ports, environ, tmp) for loc in LOCATIONS for n in range(2)]
 
 
 def wait_until_holding(url: str, agent_id: str, timeout: float = 30) -> None:

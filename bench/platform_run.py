@@ -52,7 +52,7 @@ def main(args: argparse.Namespace) -> Table:
             harness.wait_until_holding(url, world.agent_ids["ams"][1])
             harness.stop(agents[1], signal.SIGKILL)
             _until(started, total * 0.3)
-            agents[1] = harness.agents(world, API_PORTS, environ, Path(tmp))[1]
+            agents[1] = harness.agent(world, "ams", 1, API_PORTS, environ, Path(tmp))
             _until(started, total * 0.4)
             harness.stop(apis[1])
             time.sleep(args.api_down)
