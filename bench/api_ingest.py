@@ -24,10 +24,7 @@ import json
 import os
 import resource
 import shutil
-import signal
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +34,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
+from bench import platform_harness as harness
 from probes.result import CallResult, Outcome
 from store import cluster, migrate, pool
 
@@ -52,30 +50,6 @@ class World:
 
     key: dict[str, str]
     agents: list[tuple[str, str]]
-
-
-def _start_api(url: str, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CALLPROBE_DATABASE_URL": url,
-        "CALLPROBE_ADMIN_TOKEN": ADMIN,
-        "CALLPROBE_SWEEP_INTERVAL_S": "3600",
-    }
-    command = [sys.executable, "-m", "api", "serve", "--port", str(API_PORT)]
-    proc = subprocess.Popen(
-        [*command, "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(150):
-        try:
-            httpx.get(f"{BASE}/openapi.json", timeout=1).raise_for_status()
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("API did not start")
 
 
 def _world(agents: int) -> World:
@@ -222,7 +196,13 @@ def main(args: argparse.Namespace) -> Table:
     url = cluster.start(root, PORT)
     with pool.connect(url) as conn:
         migrate.migrate(conn)
-    api = _start_api(url, args.workers)
+    environ = {
+        **os.environ,
+        "CALLPROBE_DATABASE_URL": url,
+        "CALLPROBE_ADMIN_TOKEN": ADMIN,
+        "CALLPROBE_SWEEP_INTERVAL_S": "3600",
+    }
+    api = harness.serve(API_PORT, environ, "--workers", str(args.workers))
     try:
         world = _world(args.agents)
         _probes(world, "backlog", args.probes, args.replicas, 86400)
@@ -232,8 +212,7 @@ def main(args: argparse.Namespace) -> Table:
         _probes(world, "steady", args.steady_probes, 0, args.interval)
         latencies, client_cpu = asyncio.run(_steady(world, args.seconds))
     finally:
-        os.killpg(api.pid, signal.SIGTERM)
-        api.wait(30)
+        harness.stop(api)
         cluster.stop(root)
     table = Table(title=f"API on {args.workers} worker process(es): ingest and lease latency")
     columns = (

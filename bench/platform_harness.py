@@ -79,9 +79,9 @@ def _callprobe(*args: str, environ: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def serve(port: int, environ: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``callprobe serve`` and wait until it answers."""
-    proc = _callprobe("serve", "--port", str(port), environ=environ)
+def serve(port: int, environ: dict[str, str], *options: str) -> subprocess.Popen[bytes]:
+    """Start ``callprobe serve`` (with extra ``options``) and wait until it answers."""
+    proc = _callprobe("serve", "--port", str(port), *options, environ=environ)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
