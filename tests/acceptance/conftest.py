@@ -108,13 +108,6 @@ def reflector() -> Iterator[Peer]:
     """Our own pjsua2 reflector, echoing."""
     command = [sys.executable, "-m", "api", "reflector", "--port", "5280", "--rtp-port", "37000"]
     proc = start_peer(command, 5280)
-    # The first calls after a reflector starts sometimes score low on a clean path
-    # (3.31-4.15 seen in CI, cause not found; see the README): one warm-up call first.
-    warm_up = [sys.executable, "-m", "api", "call", "sip:echo@127.0.0.1:5280", "--duration", "3"]
-    subprocess.run(
-        [*warm_up, "--no-store"], capture_output=True, timeout=60, check=False,
-        env={**os.environ, "CALLPROBE_SIP_PORT_BASE": "5370", "CALLPROBE_RTP_PORT_BASE": "44000"},
-    )  # fmt: skip
     yield Peer(uri="sip:echo@127.0.0.1:5280", port=5280, proc=proc)
     stop(proc)
 

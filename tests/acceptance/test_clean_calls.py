@@ -35,7 +35,7 @@ def test_pcmu_against_our_reflector_scores_the_ceiling_and_measures_rtt(
     # The reflector decodes and re-encodes: 4.244 against the 4.270 ceiling in
     # repeated runs here.
     request = CallRequest(target=reflector.uri, codec="PCMU", talk_s=10)
-    clean, everything = engine_runner.clean_path_calls(request, want=3)
+    clean, everything = engine_runner.clean_path_calls(request, want=5)
     for result in everything:
         assert result.outcome is Outcome.OK, result
         assert result.sip_status == 200
@@ -44,7 +44,7 @@ def test_pcmu_against_our_reflector_scores_the_ceiling_and_measures_rtt(
         assert result.pdd_ms is not None and result.pdd_ms < result.setup_ms  # type: ignore[operator]
         assert result.r_factor is not None and result.r_factor > 90
         assert result.emodel_mos is not None and result.emodel_mos > 4.3
-    assert len(clean) >= 3, [r.jitter_max_ms for r in everything]
+    assert len(clean) >= 5, [r.jitter_max_ms for r in everything]
     _assert_at_ceiling(clean, everything)
 
 
@@ -52,9 +52,10 @@ def _assert_at_ceiling(clean: list[CallResult], everything: list[CallResult]) ->
     """The median call over an undisturbed path scores within 0.05 of the codec ceiling.
 
     Calls the host disturbed (see ``CallRunner.clean_path_calls``) are not judged on
-    PESQ. The median, not every call: the first call after our reflector starts
-    sometimes scores lower on a clean path too (4.152 and 4.197 seen, cause not
-    found; see the README). Every call is listed on failure.
+    PESQ. The median, not every call: when the peer's packets reach the probe just
+    as its own clock reads them, the probe's adaptive jitter buffer can underrun
+    as a phone's would (against our reflector, 3 of 66 calls scored 4.12-4.14).
+    Every call is listed on failure.
     """
     ceiling = everything[0].pesq_ceiling
     assert ceiling is not None

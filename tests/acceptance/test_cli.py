@@ -51,8 +51,8 @@ def test_call_prints_json_and_stores_the_result(
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)
     assert printed["outcome"] == "ok" and printed["sip_status"] == 200
-    # A real score; its accuracy is test_clean_calls' job (a first call after the
-    # reflector starts has scored 3.31 here, see the README).
+    # A real score; its accuracy is test_clean_calls' job, which sets aside calls
+    # a busy host disturbed (see the README).
     assert 1.0 <= printed["pesq_mos"] <= 4.5
 
     async def stored() -> list[Any]:
