@@ -8,6 +8,7 @@ it. ``unknown`` (no data) leaves an open incident open: nobody knows it ended.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -205,6 +206,10 @@ async def enabled_probe_ids(conn: AsyncConn) -> list[uuid.UUID]:
     return [row[0] for row in await (await conn.execute(_ENABLED_PROBES)).fetchall()]
 
 
+ROWS_PER_PAGE = 500
+"""History rows converted between two chances for other requests to run."""
+
+
 async def recent_results(
     conn: AsyncConn, depths: dict[uuid.UUID, int], since: datetime
 ) -> dict[uuid.UUID, list[CallResult]]:
@@ -215,9 +220,13 @@ async def recent_results(
     grouped: dict[uuid.UUID, list[CallResult]] = {pid: [] for pid in ids}
     async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
         await cur.execute(_RECENT, params)
-        for result in await cur.fetchall():
-            if result.probe_id is not None:
-                grouped[result.probe_id].append(result)
+        while page := await cur.fetchmany(ROWS_PER_PAGE):
+            for result in page:
+                if result.probe_id is not None:
+                    grouped[result.probe_id].append(result)
+            # Rows become results here, on the API's event loop: a chunk of probes
+            # seen from 50 locations is ~20,000 rows, a few hundred ms in one go.
+            await asyncio.sleep(0)
     return grouped
 
 
