@@ -1,0 +1,230 @@
+"""Time-weighted uptime from health transitions (DESIGN.md, "Metric and SLA semantics").
+
+Pure: spans of state in, seconds and percentages out. Uptime is up time over
+monitored time. Unknown time (no agent reported) and maintenance windows leave
+the denominator, so a gap in reporting is never counted as up. Whether degraded
+time counts as up is the page's choice. Per-check ratios are not used: they
+depend on the check interval.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from thresholds.states import State
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The state of one component over ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A maintenance window, ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Seconds per state over a period; maintenance time is counted apart, whatever
+    the state was meanwhile."""
+
+    healthy_s: float = 0.0
+    degraded_s: float = 0.0
+    unhealthy_s: float = 0.0
+    unknown_s: float = 0.0
+    maintenance_s: float = 0.0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(
+            healthy_s=self.healthy_s + other.healthy_s,
+            degraded_s=self.degraded_s + other.degraded_s,
+            unhealthy_s=self.unhealthy_s + other.unhealthy_s,
+            unknown_s=self.unknown_s + other.unknown_s,
+            maintenance_s=self.maintenance_s + other.maintenance_s,
+        )
+
+    @property
+    def monitored_s(self) -> float:
+        """Time with a known state outside maintenance: the uptime denominator."""
+        return self.healthy_s + self.degraded_s + self.unhealthy_s
+
+    def up_s(self, *, degraded_is_up: bool) -> float:
+        return self.healthy_s + (self.degraded_s if degraded_is_up else 0.0)
+
+    def down_s(self, *, degraded_is_up: bool) -> float:
+        return self.monitored_s - self.up_s(degraded_is_up=degraded_is_up)
+
+    def uptime(self, *, degraded_is_up: bool) -> float | None:
+        """Up share of monitored time (0..1); ``None`` when nothing was monitored."""
+        if self.monitored_s <= 0:
+            return None
+        return self.up_s(degraded_is_up=degraded_is_up) / self.monitored_s
+
+    def bar_state(self) -> State:
+        """A bar segment's state: the worst state seen, ``unknown`` (grey) without data."""
+        for state, seconds in (
+            (State.UNHEALTHY, self.unhealthy_s),
+            (State.DEGRADED, self.degraded_s),
+            (State.HEALTHY, self.healthy_s),
+        ):
+            if seconds > 0:
+                return state
+        return State.UNKNOWN
+
+
+def format_pct(share: float | None, decimals: int = 2) -> str:
+    """A share as a percentage rounded down, so downtime never shows as 100 %."""
+    if share is None:
+        return "no data"
+    scale = 10**decimals
+    return f"{math.floor(share * 100 * scale + 1e-9) / scale:.{decimals}f} %"
+
+
+def _aware(at: datetime, name: str) -> datetime:
+    """``at`` in UTC. Python subtracts two times of one non-UTC zone as wall-clock
+    times (a 25-hour day would last 24), so all arithmetic here is done in UTC."""
+    if at.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware, got {at.isoformat()}")
+    return at.astimezone(UTC)
+
+
+def spans_from_transitions(
+    transitions: Iterable[tuple[datetime, State]],
+    *,
+    before: State,
+    start: datetime,
+    end: datetime,
+) -> list[Span]:
+    """The component's states over ``[start, end)``: ``before`` at ``start``, then each
+    transition in effect until the next one (transitions may come in any order)."""
+    start, end = _aware(start, "start"), _aware(end, "end")
+    if end <= start:
+        raise ValueError("end must be after start")
+    current, at = before, start
+    spans: list[Span] = []
+    moves = sorted((_aware(when, "transition"), state) for when, state in transitions)
+    for when, state in moves:
+        if when <= start:
+            current = state
+            continue
+        if when >= end:
+            break
+        if state != current:
+            spans.append(Span(at, when, current))
+            current, at = state, when
+    spans.append(Span(at, end, current))
+    return spans
+
+
+def _merged(windows: Iterable[Window]) -> list[Window]:
+    """Overlapping or touching windows joined, sorted by start."""
+    merged: list[Window] = []
+    utc = (Window(_aware(w.start, "window start"), _aware(w.end, "window end")) for w in windows)
+    for window in sorted(utc, key=lambda w: w.start):
+        if merged and window.start <= merged[-1].end:
+            last = merged[-1]
+            merged[-1] = Window(last.start, max(last.end, window.end))
+        elif window.end > window.start:
+            merged.append(window)
+    return merged
+
+
+def _overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> float:
+    return max(0.0, (min(a_end, b_end) - max(a_start, b_start)).total_seconds())
+
+
+def _counted(start: datetime, end: datetime, windows: Sequence[Window]) -> list[Window]:
+    """``[start, end)`` without the (merged, sorted) maintenance windows."""
+    pieces, at = [], start
+    for window in windows:
+        if window.end <= at or window.start >= end:
+            continue
+        if window.start > at:
+            pieces.append(Window(at, window.start))
+        at = max(at, window.end)
+    if at < end:
+        pieces.append(Window(at, end))
+    return pieces
+
+
+def tally(
+    spans: Sequence[Span], start: datetime, end: datetime, maintenance: Sequence[Window] = ()
+) -> Tally:
+    """Seconds per state of ``spans`` (disjoint) within ``[start, end)``, maintenance set
+    apart. Time no span covers is unknown."""
+    start, end = _aware(start, "start"), _aware(end, "end")
+    counted = _counted(start, end, _merged(maintenance))
+    counted_s = sum((w.end - w.start).total_seconds() for w in counted)
+    seconds = dict.fromkeys(State, 0.0)
+    for span in spans:
+        if span.state is not State.UNKNOWN:
+            lo, hi = _aware(span.start, "span start"), _aware(span.end, "span end")
+            seconds[span.state] += sum(_overlap(lo, hi, w.start, w.end) for w in counted)
+    known = seconds[State.HEALTHY] + seconds[State.DEGRADED] + seconds[State.UNHEALTHY]
+    return Tally(
+        healthy_s=seconds[State.HEALTHY],
+        degraded_s=seconds[State.DEGRADED],
+        unhealthy_s=seconds[State.UNHEALTHY],
+        unknown_s=max(0.0, counted_s - known),
+        maintenance_s=max(0.0, (end - start).total_seconds() - counted_s),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One segment of an uptime bar: a calendar day in the page's time zone."""
+
+    day: date
+    start: datetime
+    end: datetime
+    tally: Tally
+
+
+def local_days(last: date, count: int, zone: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """``count`` calendar days ending with ``last`` in ``zone``, oldest first, with their
+    bounds in UTC (a day of a daylight-saving change lasts 23 or 25 hours)."""
+    days = []
+    for offset in range(count - 1, -1, -1):
+        day = last - timedelta(days=offset)
+        start = datetime.combine(day, time(), zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+        days.append((day, start, end))
+    return days
+
+
+def daily(
+    spans: Sequence[Span],
+    maintenance: Sequence[Window],
+    *,
+    last: date,
+    count: int,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+) -> list[Day]:
+    """The uptime bar: a :class:`Tally` per local day, oldest first. Time after ``now``
+    (the rest of today) is left out rather than counted as unknown."""
+    ordered = sorted(
+        (Span(_aware(s.start, "span start"), _aware(s.end, "span end"), s.state) for s in spans),
+        key=lambda s: s.start,
+    )
+    starts = [s.start for s in ordered]
+    bars = []
+    for day, start, day_end in local_days(last, count, zone):
+        end = day_end if now is None else max(start, min(day_end, _aware(now, "now")))
+        first = max(0, bisect_right(starts, start) - 1)
+        nearby = ordered[first : bisect_left(starts, end)]
+        bars.append(Day(day, start, end, tally(nearby, start, end, maintenance)))
+    return bars
