@@ -13,7 +13,7 @@ from api.ingest import Poster, ingest
 from api.secrets import decrypt_secret
 from probes.contract import IngestReport, Lease, LeasedRun, LeaseRequest, ResultBatch
 from store import runs
-from store.pool import transaction
+from store.pool import statement
 
 router = APIRouter(prefix="/v1/agent", tags=["agents"])
 
@@ -29,7 +29,8 @@ async def lease(body: LeaseRequest, agent: Agent, request: Request) -> Lease:
         )
     settings = request.app.state.settings
     started = time.perf_counter()
-    async with transaction(request.app.state.pool) as conn:
+    # The lease is one statement, atomic on its own: no BEGIN/COMMIT round trips.
+    async with statement(request.app.state.pool) as conn:
         rows = await runs.lease_runs(
             conn,
             location_id=agent.location_id,
