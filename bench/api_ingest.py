@@ -265,7 +265,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--probes", type=int, default=50)
     options.add_argument("--replicas", type=int, default=19)
     options.add_argument("--batch", type=int, default=500)
-    options.add_argument("--posters", type=int, default=4)
+    options.add_argument("--posters", type=int, default=8)
     options.add_argument("--workers", type=int, default=2)
     options.add_argument("--steady-probes", type=int, default=50)
     options.add_argument("--interval", type=float, default=60.0)
