@@ -1,0 +1,47 @@
+"""Repository reads for uptime: each probe's health state over a period.
+
+Kept apart from ``store.health`` so status pages can read it without importing
+the probe result model.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from store.pool import AsyncConn
+
+_STATES_BEFORE = """
+SELECT DISTINCT ON (probe_id) probe_id, to_state FROM health_transitions
+WHERE probe_id = ANY(%(ids)s) AND at < %(start)s ORDER BY probe_id, at DESC, id DESC
+"""
+
+_STATES_DURING = """
+SELECT probe_id, at, to_state FROM health_transitions
+WHERE probe_id = ANY(%(ids)s) AND at >= %(start)s AND at < %(end)s ORDER BY probe_id, at, id
+"""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StateHistory:
+    """A probe's state when a period starts, and each change within it (oldest first)."""
+
+    before: str
+    changes: list[tuple[datetime, str]]
+
+
+async def state_histories(
+    conn: AsyncConn, probe_ids: Sequence[uuid.UUID], start: datetime, end: datetime
+) -> dict[uuid.UUID, StateHistory]:
+    """What uptime over [start, end) needs, for many probes in two queries; a probe
+    with no transition before ``start`` was ``unknown`` then."""
+    params = {"ids": list(probe_ids), "start": start, "end": end}
+    before = dict(await (await conn.execute(_STATES_BEFORE, params)).fetchall())
+    histories = {
+        probe: StateHistory(before=before.get(probe, "unknown"), changes=[]) for probe in probe_ids
+    }
+    for probe, at, state in await (await conn.execute(_STATES_DURING, params)).fetchall():
+        histories[probe].changes.append((at, state))
+    return histories
