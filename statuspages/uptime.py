@@ -165,8 +165,11 @@ def tally(
 ) -> Tally:
     """Seconds per state of ``spans`` (disjoint) within ``[start, end)``, maintenance set
     apart. Time no span covers is unknown."""
-    start, end = _aware(start, "start"), _aware(end, "end")
-    counted = _counted(start, end, _merged(maintenance))
+    return _tally(spans, _aware(start, "start"), _aware(end, "end"), _merged(maintenance))
+
+
+def _tally(spans: Sequence[Span], start: datetime, end: datetime, merged: list[Window]) -> Tally:
+    counted = _counted(start, end, merged)
     counted_s = sum((w.end - w.start).total_seconds() for w in counted)
     seconds = dict.fromkeys(State, 0.0)
     for span in spans:
@@ -221,10 +224,11 @@ def daily(
         key=lambda s: s.start,
     )
     starts = [s.start for s in ordered]
+    windows = _merged(maintenance)
     bars = []
     for day, start, day_end in local_days(last, count, zone):
         end = day_end if now is None else max(start, min(day_end, _aware(now, "now")))
         first = max(0, bisect_right(starts, start) - 1)
         nearby = ordered[first : bisect_left(starts, end)]
-        bars.append(Day(day, start, end, tally(nearby, start, end, maintenance)))
+        bars.append(Day(day, start, end, _tally(nearby, start, end, windows)))
     return bars
