@@ -8,7 +8,8 @@ refuses framing and caching unless the route set its own Content-Security-Policy
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -16,8 +17,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
+from api.domains import CustomDomainRouter
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.evaluator import HealthEvaluator
+from api.page_cache import PageCache
 from api.ratelimit import RateLimiter
 from api.routes import (
     agent_api,
@@ -26,17 +29,21 @@ from api.routes import (
     keys,
     locations,
     maintenance,
+    pages,
     probes,
     projects,
+    public_pages,
     results,
+    static_assets,
     thresholds,
 )
 from api.secrets import check_key
 from api.settings import Settings, get_settings
 from api.sweeper import sweep_forever
-from store import cluster
+from store import cluster, page_events, status_pages
+from store.errors import DatabaseUnavailable
 from store.migrate import migrate
-from store.pool import connect, create_pool
+from store.pool import connect, create_pool, statement
 
 ROUTERS: tuple[APIRouter, ...] = (
     projects.router,
@@ -48,10 +55,15 @@ ROUTERS: tuple[APIRouter, ...] = (
     maintenance.router,
     results.router,
     health.router,
+    pages.router,
     agent_api.router,
     metrics.router,
+    public_pages.router,
+    static_assets.router,
 )
 """Every router the app serves, in documentation order."""
+
+log = logging.getLogger(__name__)
 
 NO_FRAMING = {"x-frame-options": "DENY", "content-security-policy": "frame-ancestors 'none'"}
 
@@ -69,8 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     app.state.push_limiter = RateLimiter("push token", app.state.settings.push_rate)
+    app.state.public_limiter = RateLimiter("public page client", app.state.settings.public_rate)
+    app.state.page_cache = PageCache()
+    app.state.domains = {}
     install_error_handlers(app)
     app.add_middleware(NoFramingMiddleware)
+    app.add_middleware(CustomDomainRouter)
     for router in ROUTERS:
         app.include_router(router)
     return app
@@ -95,6 +111,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     background = [
         asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop)),
         asyncio.create_task(evaluator.run(stop)),
+        asyncio.create_task(page_events.listen(url, _page_changed(app), stop)),
     ]
     try:
         yield
@@ -102,6 +119,26 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         await asyncio.gather(*background)
         await pool.close()
+
+
+def _page_changed(app: FastAPI) -> Callable[[str], None]:
+    """Drops a changed page's cached renderings and reloads the custom domain map."""
+    pending: set[asyncio.Task[None]] = set()
+
+    async def reload_domains() -> None:
+        try:
+            async with statement(app.state.pool) as conn:
+                app.state.domains = await status_pages.verified_domains(conn)
+        except DatabaseUnavailable:
+            log.warning("custom domains not reloaded: database unavailable")
+
+    def changed(slug: str) -> None:
+        app.state.page_cache.invalidate(slug)
+        task = asyncio.create_task(reload_domains())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return changed
 
 
 def _migrate(url: str) -> None:

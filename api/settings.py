@@ -61,7 +61,16 @@ class Settings(BaseSettings):
     # How often each API process re-judges every probe (silence -> unknown/dead).
     sweep_interval_s: float = Field(default=15.0, ge=1, le=3600)
 
-    @field_validator("push_rate")
+    # Public status pages: where they are published (for links in API responses),
+    # how long a rendering is reused (0: never; capped by each page's refresh
+    # interval) and how many uncached public requests one client may make.
+    public_url: str = "http://127.0.0.1:8080"
+    page_cache_s: float = Field(default=10.0, ge=0, le=3600)
+    public_rate: str = "50/second"
+    # DNS server (host:port) for custom-domain TXT checks; unset: the system's.
+    dns_server: str | None = Field(default=None, pattern=r"^[^:\s]+:\d{1,5}$")
+
+    @field_validator("push_rate", "public_rate")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
         parse_rate(value)

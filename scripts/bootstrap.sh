@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   postgresql-15 postgresql-server-dev-15 cmake dpkg-dev gcc make
-  sip-tester kamailio tshark espeak-ng sox python3-venv
+  sip-tester kamailio tshark espeak-ng sox python3-venv chromium wrk
 )
 
 missing=()

@@ -37,7 +37,7 @@ def component_uptime(
     """The bar for ``history`` loaded from :func:`period_start` to ``now``; the state in
     effect at ``now`` lasts until ``now``, and nothing after it counts."""
     spans = spans_from_transitions(
-        ((at, State(state)) for at, state in history.changes),
+        ((change.at, State(change.state)) for change in history.changes),
         before=State(history.before),
         start=period_start(today, days, zone),
         end=now,

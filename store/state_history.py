@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from store.pool import AsyncConn
 
@@ -19,9 +20,18 @@ WHERE probe_id = ANY(%(ids)s) AND at < %(start)s ORDER BY probe_id, at DESC, id 
 """
 
 _STATES_DURING = """
-SELECT probe_id, at, to_state FROM health_transitions
+SELECT probe_id, at, to_state, reasons FROM health_transitions
 WHERE probe_id = ANY(%(ids)s) AND at >= %(start)s AND at < %(end)s ORDER BY probe_id, at, id
 """
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A probe's overall state from ``at`` on, with the reasons that decided it."""
+
+    at: datetime
+    state: str
+    reasons: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,7 +39,7 @@ class StateHistory:
     """A probe's state when a period starts, and each change within it (oldest first)."""
 
     before: str
-    changes: list[tuple[datetime, str]]
+    changes: list[StateChange]
 
 
 async def state_histories(
@@ -42,6 +52,6 @@ async def state_histories(
     histories = {
         probe: StateHistory(before=before.get(probe, "unknown"), changes=[]) for probe in probe_ids
     }
-    for probe, at, state in await (await conn.execute(_STATES_DURING, params)).fetchall():
-        histories[probe].changes.append((at, state))
+    for probe, at, state, reasons in await (await conn.execute(_STATES_DURING, params)).fetchall():
+        histories[probe].changes.append(StateChange(at, state, reasons))
     return histories

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Request, Response
 
 from api.auth import Reader, Writer
 from api.errors import invalid
+from api.public_site import forget
 from api.routes import db
 from api.schemas import MaintenanceCreate, MaintenanceOut
-from store import maintenance, probes
+from store import maintenance, page_events, probes, status_pages
+from store.pool import AsyncConn
 
 router = APIRouter(prefix="/v1/maintenance", tags=["maintenance"])
 
@@ -34,10 +36,16 @@ async def create_window(
             conn, principal.project_id, body.probe_id
         ):
             raise invalid(("body", "probe_id"), "unknown probe")
+        if body.page_id is not None and not await status_pages.page_exists(
+            conn, principal.project_id, body.page_id
+        ):
+            raise invalid(("body", "page_id"), "unknown status page")
         row = await maintenance.create_window(
             conn, principal.project_id, probe_id=body.probe_id, page_id=body.page_id,
             title=body.title, starts_at=body.starts_at, ends_at=body.ends_at,
         )  # fmt: skip
+        slugs = await _announce_pages(conn, principal.project_id)
+    forget(request, slugs)
     return MaintenanceOut.model_validate(asdict(row))
 
 
@@ -46,3 +54,13 @@ async def delete_window(window_id: uuid.UUID, principal: Writer, request: Reques
     """Remove a window."""
     async with db(request) as conn:
         await maintenance.delete_window(conn, principal.project_id, window_id)
+        slugs = await _announce_pages(conn, principal.project_id)
+    forget(request, slugs)
+
+
+async def _announce_pages(conn: AsyncConn, project_id: uuid.UUID) -> list[str]:
+    """Windows change what the project's status pages show: tell every API process."""
+    slugs = await status_pages.project_slugs(conn, project_id)
+    for slug in slugs:
+        await page_events.announce(conn, slug)
+    return slugs

@@ -31,7 +31,7 @@ def test_thirty_days_with_one_bad_hour(conn, run) -> None:
     run(_change(conn, project, probe, outage + H, "unhealthy", "healthy"))
     histories = run(state_history.state_histories(conn, [probe], start, NOW))
     assert histories[probe].before == "healthy"
-    assert [state for _, state in histories[probe].changes] == ["unhealthy", "healthy"]
+    assert [change.state for change in histories[probe].changes] == ["unhealthy", "healthy"]
 
     bar = component_uptime(histories[probe], [], today=TODAY, days=30, zone=UTC_ZONE, now=NOW)
     assert len(bar.days) == 30

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from api.auth import require_read, require_write
+from api.page_schemas import AnnouncementCreate, PageUpdate
 from api.schemas import Bounds, ProbePatch, ThresholdCreate
 from tests.integration.api.conftest import Tenant, assert_error, create, new_tenant, unique
 
@@ -27,10 +28,26 @@ SAMPLE_BODIES: dict[type, dict[str, Any]] = {
     ProbePatch: {"interval_s": 60},
     Bounds: {"warning": 3.5},
     ThresholdCreate: {"metric": "rtt_ms", "warning": 100},
+    PageUpdate: {"name": "taken over"},
+    AnnouncementCreate: {"title": "taken over"},
 }
 """A valid body per request model of a parameterised route."""
 
-EXEMPT = {"/v1/push/{token}": "authenticated by the push token itself, not by a project key"}
+PUBLIC = "a public status page view: read-only, no key, addressed by slug"
+EXEMPT = {
+    "/v1/push/{token}": "authenticated by the push token itself, not by a project key",
+    **dict.fromkeys(
+        (
+            "/s/{slug}", "/s/{slug}/embed", "/s/{slug}/wall", "/s/{slug}/components/{public_id}",
+            "/s/{slug}/api/v2/{document}.json", "/s/{slug}/api/v2/incidents/unresolved.json",
+            "/s/{slug}/history.{feed}", "/s/{slug}/badge/{what}.svg",
+            "/s/{slug}/components/{public_id}/badge/{what}.svg", "/s/{slug}/sla",
+            "/s/{slug}/sla/{month}", "/s/{slug}/images/{slot}",
+        ),
+        PUBLIC,
+    ),
+    "/static/{name}": "the status pages' stylesheet and scripts, the same for everyone",
+}  # fmt: skip
 """Parameterised routes that take no API key, and why."""
 
 
@@ -58,9 +75,15 @@ def _populate(client: TestClient) -> Objects:
         "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T01:00:00Z",
     })  # fmt: skip
     key = create(client, tenant, "/v1/keys", {"name": "b", "scope": "write"})
+    page = create(client, tenant, "/v1/pages", {
+        "name": "p", "slug": unique("page"), "custom_domain": f"{unique('d')}.example.com",
+        "components": [{"probe_id": probe["id"], "name": "Trunk"}],
+    })  # fmt: skip
+    notice = create(client, tenant, f"/v1/pages/{page['id']}/announcements", {"title": "n"})
     params = {
         "key_id": key["id"], "location_id": location["id"], "agent_id": agent["id"],
         "probe_id": probe["id"], "window_id": window["id"], "metric": "mos",
+        "page_id": page["id"], "slot": "header_logo", "announcement_id": notice["id"],
     }  # fmt: skip
     return Objects(tenant=tenant, params=params)
 
@@ -120,6 +143,11 @@ def test_other_projects_objects_are_not_found(client: TestClient) -> None:
         ("PUT", "/v1/probes/{probe_id}/thresholds/{metric}"),
         ("DELETE", "/v1/probes/{probe_id}/thresholds/{metric}"),
         ("DELETE", "/v1/maintenance/{window_id}"), ("GET", "/v1/probes/{probe_id}/results"),
+        ("GET", "/v1/pages/{page_id}"), ("PATCH", "/v1/pages/{page_id}"),
+        ("DELETE", "/v1/pages/{page_id}"), ("PUT", "/v1/pages/{page_id}/images/{slot}"),
+        ("POST", "/v1/pages/{page_id}/announcements"),
+        ("DELETE", "/v1/pages/{page_id}/announcements/{announcement_id}"),
+        ("POST", "/v1/pages/{page_id}/domain/verify"),
     }  # fmt: skip
     assert expected <= walked
     _assert_untouched(client, b)
@@ -136,3 +164,7 @@ def _assert_untouched(client: TestClient, b: Objects) -> None:
     agents = client.get("/v1/agents", headers=headers).json()
     assert all(agent["revoked_at"] is None for agent in agents)
     assert len(client.get("/v1/maintenance", headers=headers).json()) == 1
+    page = client.get(f"/v1/pages/{params['page_id']}", headers=headers).json()
+    assert page["name"] == "p" and len(page["components"]) == 1
+    notices = client.get(f"/v1/pages/{params['page_id']}/announcements", headers=headers).json()
+    assert [n["title"] for n in notices] == ["n"]

@@ -1,0 +1,191 @@
+"""Request and response bodies of the status page management API (pydantic)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+import zoneinfo
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from api.schemas import Moment, Name, _In, _no_nul
+
+# A CSP host-source: scheme and host, an optional leading wildcard label and port.
+_ORIGIN = re.compile(
+    r"^https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$"
+)
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _zone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin"
+        ) from exc
+    return name
+
+
+def _origin(origin: str) -> str:
+    origin = origin.lower().rstrip("/")
+    if not _ORIGIN.match(origin):
+        raise ValueError(f"{origin!r} is not an origin such as https://support.example.com")
+    return origin
+
+
+def _domain(domain: str) -> str:
+    domain = domain.lower().rstrip(".")
+    if not _DOMAIN.match(domain):
+        raise ValueError(f"{domain!r} is not a domain name such as status.example.com")
+    return domain
+
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Text = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
+Zone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
+Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$"), AfterValidator(str.lower)]
+Origin = Annotated[str, Field(max_length=300), AfterValidator(_origin)]
+Domain = Annotated[str, Field(max_length=253), AfterValidator(_domain)]
+
+
+class ComponentIn(_In):
+    """A probe shown on the page under a customer-facing name."""
+
+    probe_id: uuid.UUID
+    name: Name
+    description: Text = ""
+    group: Name | None = None
+
+
+def _unique_probes(components: list[ComponentIn] | None) -> list[ComponentIn] | None:
+    if components is not None:
+        seen = [c.probe_id for c in components]
+        if len(seen) != len(set(seen)):
+            raise ValueError("a probe can be shown only once per page")
+    return components
+
+
+Components = Annotated[list[ComponentIn], Field(max_length=500), AfterValidator(_unique_probes)]
+
+
+class PageCreate(_In):
+    """A new status page; ``components`` in display order (groups in order of first use)."""
+
+    name: Name
+    slug: Slug
+    description: Text = ""
+    time_zone: Zone = "UTC"
+    bar_days: int = Field(default=90, ge=7, le=90)
+    degraded_is_up: bool = False
+    primary_color: Color = "#0b5cad"
+    frame_ancestors: list[Origin] = Field(default_factory=list, max_length=20)
+    refresh_s: int = Field(default=60, ge=5, le=3600)
+    custom_domain: Domain | None = None
+    components: Components = Field(default_factory=list)
+
+
+class PageUpdate(_In):
+    """Fields to change; ``components`` replaces the whole list."""
+
+    name: Name | None = None
+    slug: Slug | None = None
+    description: Text | None = None
+    time_zone: Zone | None = None
+    bar_days: int | None = Field(default=None, ge=7, le=90)
+    degraded_is_up: bool | None = None
+    primary_color: Color | None = None
+    frame_ancestors: list[Origin] | None = Field(default=None, max_length=20)
+    refresh_s: int | None = Field(default=None, ge=5, le=3600)
+    custom_domain: Domain | None = None
+    components: Components | None = None
+
+    @model_validator(mode="after")
+    def _no_null_required(self) -> Self:
+        for name in self.model_fields_set - {"custom_domain"}:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ComponentOut(BaseModel):
+    """A component with the public id its detail view and JSON use."""
+
+    probe_id: uuid.UUID
+    public_id: str
+    name: str
+    description: str
+    group: str | None
+
+
+class DomainOut(BaseModel):
+    """The TXT record that proves the custom domain is the operator's."""
+
+    name: str
+    txt_record: str
+    txt_value: str
+    verified: bool
+
+
+class PageUrls(BaseModel):
+    """Where the page and its machine-readable views are published."""
+
+    page: str
+    embed: str
+    wall: str
+    summary_json: str
+    atom: str
+    sla: str
+    status_badge: str
+    uptime_badge: str
+
+
+class PageOut(BaseModel):
+    """A status page as its operator sees it."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    description: str
+    time_zone: str
+    bar_days: int
+    degraded_is_up: bool
+    primary_color: str
+    frame_ancestors: list[str]
+    refresh_s: int
+    custom_domain: DomainOut | None
+    images: list[str]
+    components: list[ComponentOut]
+    urls: PageUrls
+    embed_snippet: str = Field(description="HTML to paste where the page is embedded")
+    embed_note: str | None = Field(description="Why the embed would not show yet, if it would not")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AnnouncementCreate(_In):
+    """A notice shown on the page from ``starts_at`` (default now) until ``ends_at``."""
+
+    title: Name
+    body: Annotated[str, Field(max_length=10000), AfterValidator(_no_nul)] = ""
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class AnnouncementOut(BaseModel):
+    """A posted notice."""
+
+    id: uuid.UUID
+    title: str
+    body: str
+    starts_at: datetime
+    ends_at: datetime | None
+    created_at: datetime

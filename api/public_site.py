@@ -1,0 +1,159 @@
+"""Public status page responses: cached renderings, their headers, gzip and ETags.
+
+A page's view model is loaded once per cache period and every rendering of it
+(HTML, embed, wall, JSON, feeds, badges) is cached beside it, keyed by the view
+it came from, so nothing is older than the view. The period is the smaller of
+``page_cache_s`` and half the page's refresh interval, so a NOC wall that reloads
+every ``refresh_s`` sees a change within one and a half intervals.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import Request, Response
+
+from api.page_cache import PageCache
+from statuspages.load import page_view
+from statuspages.view import PageView
+from store import status_pages
+from store.errors import NotFound
+from store.pool import transaction
+
+GZIP_MIN = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A response body ready to send, with its compressed form and validators."""
+
+    body: bytes
+    gz: bytes | None
+    media_type: str
+    etag: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def rendered(body: str | bytes, media_type: str, headers: dict[str, str] | None = None) -> Rendered:
+    data = body.encode() if isinstance(body, str) else body
+    packed = gzip.compress(data, 6, mtime=0) if len(data) >= GZIP_MIN else None
+    etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+    return Rendered(data, packed, media_type, etag, tuple((headers or {}).items()))
+
+
+def html_policy(frame_ancestors: list[str]) -> dict[str, str]:
+    """The CSP of a public HTML view: scripts and styles only from here, framing only
+    by the origins the page allows."""
+    ancestors = " ".join(frame_ancestors) or "'none'"
+    return {
+        "content-security-policy": (
+            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+            " script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none';"
+            f" frame-ancestors {ancestors}"
+        ),
+        "referrer-policy": "strict-origin-when-cross-origin",
+    }
+
+
+def respond(request: Request, item: Rendered, cache_control: str = "no-cache") -> Response:
+    """``item`` as a response: 304 when the client has it, gzip when it accepts it."""
+    headers = {
+        "etag": item.etag,
+        "cache-control": cache_control,
+        "vary": "Accept-Encoding",
+        "x-content-type-options": "nosniff",
+        **dict(item.headers),
+    }
+    if request.headers.get("if-none-match") == item.etag:
+        return Response(status_code=304, headers=headers)
+    body = item.body
+    if item.gz is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        body, headers["content-encoding"] = item.gz, "gzip"
+    return Response(body, media_type=item.media_type, headers=headers)
+
+
+def base_path(request: Request, slug: str) -> str:
+    """Where the page's links start: the root on its custom domain, else ``/s/<slug>``."""
+    return "" if request.scope.get("custom_domain") else f"/s/{slug}"
+
+
+def forget(request: Request, slugs: Iterable[str]) -> None:
+    """Drop this process's renderings of ``slugs`` now (others hear of it on commit)."""
+    for slug in slugs:
+        _cache(request).invalidate(slug)
+
+
+def _cache(request: Request) -> PageCache:
+    cache: PageCache = request.app.state.page_cache
+    return cache
+
+
+async def _limited(request: Request) -> None:
+    """Count an uncached public request against its client's limit."""
+    client = request.client.host if request.client else "unknown"
+    await request.app.state.public_limiter.check(client)
+
+
+def ttl(request: Request, refresh_s: int) -> float:
+    return float(min(request.app.state.settings.page_cache_s, refresh_s / 2))
+
+
+async def view(request: Request, slug: str) -> PageView:
+    """The page's view model, or 404 when no page is published at ``slug``."""
+    key = (slug, "view")
+    cached = _cache(request).fresh(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    await _limited(request)
+
+    async def compute() -> tuple[PageView, float]:
+        async with transaction(request.app.state.pool) as conn:
+            page = await status_pages.page_by_slug(conn, slug)
+            if page is None:
+                raise NotFound("no status page is published here")
+            loaded = await page_view(conn, page, datetime.now(UTC))
+        return loaded, ttl(request, page.refresh_s)
+
+    result: PageView = await _cache(request).get(key, compute, "view")
+    return result
+
+
+async def derived(
+    request: Request,
+    source: PageView,
+    kind: str,
+    extra: Hashable,
+    make: Callable[[], Awaitable[Rendered]],
+) -> Rendered:
+    """A rendering of ``source``, computed once per view and ``(kind, extra)``."""
+    key = (source.page.slug, (kind, extra, source.now))
+
+    async def compute() -> tuple[Rendered, float]:
+        return await make(), ttl(request, source.page.refresh_s)
+
+    hit = _cache(request).fresh(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    result: Rendered = await _cache(request).get(key, compute, kind)
+    return result
+
+
+async def cached(
+    request: Request,
+    slug: str,
+    kind: str,
+    extra: Hashable,
+    make: Callable[[], Awaitable[tuple[Rendered, float]]],
+) -> Rendered:
+    """A rendering that needs its own reads (detail charts, SLA months, images)."""
+    key = (slug, (kind, extra))
+    hit = _cache(request).fresh(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    await _limited(request)
+    result: Rendered = await _cache(request).get(key, make, kind)
+    return result

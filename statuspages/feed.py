@@ -1,0 +1,117 @@
+"""Atom 1.0 (RFC 4287) and RSS 2.0 feeds of a status page's incidents.
+
+Built with ElementTree, which escapes text and attribute values. Characters that
+XML 1.0 cannot carry at all (most C0 controls, lone surrogates) are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FeedEntry:
+    """One incident; ``id`` is a permanent ``tag:`` URI or URL, ``link`` its public page."""
+
+    id: str
+    title: str
+    summary: str
+    published: datetime
+    updated: datetime
+    link: str
+
+
+def atom(
+    *,
+    title: str,
+    feed_id: str,
+    self_link: str,
+    page_link: str,
+    updated: datetime,
+    entries: Sequence[FeedEntry],
+) -> bytes:
+    """An Atom feed document, UTF-8 with an XML declaration; the page is the feed's author."""
+    feed = ET.Element("feed", xmlns=ATOM_NS)
+    _add(feed, "id", feed_id)
+    _add(feed, "title", title)
+    _add(feed, "updated", _rfc3339(updated))
+    _add(feed, "link", rel="self", type="application/atom+xml", href=self_link)
+    _add(feed, "link", rel="alternate", type="text/html", href=page_link)
+    _add(_add(feed, "author"), "name", title)
+    for entry in entries:
+        _atom_entry(feed, entry)
+    return _document(feed)
+
+
+def rss(
+    *,
+    title: str,
+    feed_id: str,
+    self_link: str,
+    page_link: str,
+    updated: datetime,
+    entries: Sequence[FeedEntry],
+) -> bytes:
+    """The same feed as RSS 2.0; ``feed_id`` is unused, an RSS channel has no identifier."""
+    root = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM_NS})
+    channel = _add(root, "channel")
+    _add(channel, "title", title)
+    _add(channel, "link", page_link)
+    _add(channel, "description", title)
+    _add(channel, "lastBuildDate", _rfc822(updated))
+    _add(channel, "atom:link", rel="self", type="application/rss+xml", href=self_link)
+    for entry in entries:
+        _rss_item(channel, entry)
+    return _document(root)
+
+
+def _atom_entry(feed: ET.Element, entry: FeedEntry) -> None:
+    element = _add(feed, "entry")
+    _add(element, "id", entry.id)
+    _add(element, "title", entry.title)
+    _add(element, "published", _rfc3339(entry.published))
+    _add(element, "updated", _rfc3339(entry.updated))
+    _add(element, "link", rel="alternate", type="text/html", href=entry.link)
+    _add(element, "summary", entry.summary, type="text")
+
+
+def _rss_item(channel: ET.Element, entry: FeedEntry) -> None:
+    item = _add(channel, "item")
+    _add(item, "title", entry.title)
+    _add(item, "link", entry.link)
+    _add(item, "description", entry.summary)
+    _add(item, "guid", entry.id, isPermaLink="false")
+    _add(item, "pubDate", _rfc822(entry.published))
+
+
+def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k: _NOT_XML.sub("", v) for k, v in attributes.items()})
+    element.text = None if text is None else _NOT_XML.sub("", text)
+    return element
+
+
+def _document(root: ET.Element) -> bytes:
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.utcoffset() is None:
+        raise ValueError(f"feed timestamps must be timezone-aware, not naive {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return _utc(moment).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _rfc822(moment: datetime) -> str:
+    return format_datetime(_utc(moment), usegmt=True)

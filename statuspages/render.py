@@ -1,0 +1,86 @@
+"""HTML, CSV and JSON renderings of a page's view model (Jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from importlib import resources
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from statuspages.charts import Chart
+from statuspages.incidents import human_duration
+from statuspages.sla import SlaReport
+from statuspages.view import ComponentView, PageView
+
+MODES = ("page", "embed", "wall")
+
+_ENV = Environment(
+    loader=PackageLoader("statuspages", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.globals["duration"] = human_duration
+
+
+def _asset_version() -> str:
+    digest = hashlib.sha256()
+    for name in ("page.css", "charts.js"):
+        digest.update(resources.files("statuspages").joinpath("static", name).read_bytes())
+    return digest.hexdigest()[:10]
+
+
+_ENV.globals["asset_version"] = _asset_version()
+
+
+def page_html(view: PageView, *, mode: str, base: str) -> str:
+    """The page, its embed view or its NOC wall view (which refreshes itself)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    refresh = view.page.refresh_s if mode == "wall" else None
+    return _ENV.get_template("page.html.j2").render(
+        view=view, mode=mode, base=base, refresh_s=refresh
+    )
+
+
+def component_html(
+    view: PageView, component: ComponentView, *, charts: list[Chart], days: int, base: str
+) -> str:
+    """A component's detail view with its charts."""
+    figures = [
+        Chart(title=c.title, summary=c.summary, figure_json=Markup(c.figure_json))  # noqa: S704
+        for c in charts
+    ]
+    return _ENV.get_template("component.html.j2").render(
+        view=view, component=component, charts=figures, chart_days=days, base=base, mode="page"
+    )
+
+
+def sla_html(view: PageView, report: SlaReport, *, base: str) -> str:
+    """The printable SLA report."""
+    return _ENV.get_template("sla.html.j2").render(view=view, report=report, base=base, mode="page")
+
+
+def sla_csv(report: SlaReport) -> str:
+    """The SLA report as CSV, one row per component."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["month", "component", "uptime_pct", "downtime_min", "no_data_min", "maintenance_min",
+         "incidents"]
+    )  # fmt: skip
+    for row in report.rows:
+        uptime = "" if row.uptime is None else f"{row.uptime * 100:.3f}"
+        writer.writerow(
+            [report.month, _csv_text(row.component), uptime, row.downtime_min, row.no_data_min,
+             row.maintenance_min, row.incidents]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def _csv_text(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
