@@ -12,13 +12,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from defusedxml import ElementTree
 from fastapi.testclient import TestClient
-from psycopg.types.json import Jsonb
 
 from api.settings import Settings
+from tests.health_history import Move, store_history
 from tests.integration.api.conftest import Tenant, assert_error, create, unique
 
 pytestmark = pytest.mark.db
@@ -38,25 +37,9 @@ def _page(client: TestClient, tenant: Tenant, **fields: Any) -> dict[str, Any]:
     return create(client, tenant, "/v1/pages", body)
 
 
-def _history(
-    settings: Settings, tenant: Tenant, probe: str, moves: list[tuple[datetime, str, list[Any]]]
-) -> None:
-    """Store transitions (at, to_state, reasons) and make the last one current."""
+def _history(settings: Settings, tenant: Tenant, probe: str, moves: list[Move]) -> None:
     assert settings.database_url
-    with psycopg.connect(settings.database_url) as conn:
-        previous = "unknown"
-        for at, state, reasons in moves:
-            conn.execute(
-                "INSERT INTO health_transitions (project_id, probe_id, at, from_state, to_state,"
-                " reasons) VALUES (%s, %s, %s, %s, %s, %s)",
-                (tenant.project_id, probe, at, previous, state, Jsonb(reasons)),
-            )
-            previous = state
-        conn.execute(
-            "INSERT INTO probe_health (probe_id, location, state, since, evaluated_at)"
-            " VALUES (%s, '', %s, %s, now())",
-            (probe, previous, moves[-1][0]),
-        )
+    store_history(settings.database_url, tenant.project_id, probe, moves)
 
 
 def test_page_shows_states_bars_incidents_and_hides_targets(
@@ -68,8 +51,10 @@ def test_page_shows_states_bars_incidents_and_hides_targets(
         {"probe_id": backup, "name": "Backup Trunk", "group": "Voice"},
     ])  # fmt: skip
     now = datetime.now(UTC)
-    mos = {"state": "unhealthy", "rule": "critical", "metric": "mos", "value": 3.1, "bound": 3.5,
-           "location": "secret-location", "text": "mos 3.10 below critical 3.50 at ams"}  # fmt: skip
+    mos = {
+        "state": "unhealthy", "rule": "critical", "metric": "mos", "value": 3.1, "bound": 3.5,
+        "location": "secret-location", "text": "mos 3.10 below critical 3.50 at ams",
+    }  # fmt: skip
     _history(api_settings, tenant, trunk, [
         (now - timedelta(days=3), "healthy", []),
         (now - timedelta(days=2), "unhealthy", [mos]),
