@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -75,7 +76,9 @@ def run(settings: Settings, port: int) -> None:
         demo = _demo_project(settings.data_dir / "demo.json", api, url)
         agent = ["agent", "--api", api, "--location", LOCATION, "--token", demo["agent_token"]]
         procs.append(_spawn(agent, env))
+        page = _demo_page(api, demo["key"])
         console.print(f"API {api}  (docs: {api}/docs)")
+        console.print(f"status page: {page['page']}  (NOC wall: {page['wall']})")
         console.print(f"write key: {demo['key']}  (also in {settings.data_dir / 'demo.json'})")
         console.print("probes run every 15-60 s; Ctrl-C stops everything")
         while all(proc.poll() is None for proc in procs):
@@ -131,6 +134,33 @@ def _demo_project(state: Path, api: str, url: str) -> dict[str, str]:
     state.write_text(json.dumps(saved))
     state.chmod(0o600)
     return saved
+
+
+def _demo_page(api: str, key: str) -> dict[str, str]:
+    """The demo project's status page (created the first time): its public URLs."""
+    pages = httpx.get(f"{api}/v1/pages", headers=_auth(key), timeout=5)
+    pages.raise_for_status()
+    if pages.json():
+        urls: dict[str, str] = pages.json()[0]["urls"]
+        return urls
+    probes = httpx.get(f"{api}/v1/probes", headers=_auth(key), timeout=5)
+    probes.raise_for_status()
+    calls = [p for p in probes.json() if p["kind"] == "sip_call"]
+    checks = [p for p in probes.json() if p["kind"] != "sip_call"]
+    components = [{"probe_id": p["id"], "name": p["name"], "group": "Voice"} for p in calls] + [
+        {"probe_id": p["id"], "name": p["name"], "group": "Signalling and API"} for p in checks
+    ]
+    body = {
+        "name": "callprobe demo",
+        "description": "Real SIP test calls against a local reflector, one through 3 % loss.",
+        "slug": f"demo-{secrets.token_hex(3)}",
+        "refresh_s": 30,
+        "components": components,
+    }
+    created = httpx.post(f"{api}/v1/pages", json=body, headers=_auth(key), timeout=5)
+    created.raise_for_status()
+    urls = created.json()["urls"]
+    return urls
 
 
 def _create_project(url: str) -> str:
