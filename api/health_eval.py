@@ -22,6 +22,7 @@ from probes.result import CallResult, Outcome
 from store import health
 from store.pool import AsyncConn, Pool, transaction
 from thresholds.evaluate import Evaluation, Observation, Reason, evaluate
+from thresholds.metrics import ASR
 from thresholds.rules import Policy, Rule
 from thresholds.states import State
 
@@ -107,7 +108,7 @@ def history_depth(config: health.ProbeHealthConfig) -> int:
     longer decides), capped by :data:`HISTORY_CAP`."""
     policy = policy_for(config)
     depth = 3 * (policy.failures_to_unhealthy + policy.successes_to_recover)
-    if any(rule.get("metric") == "asr" for rule in config.rules):
+    if any(rule.get("metric") == ASR for rule in config.rules):
         depth = max(depth, policy.asr_window)
     return min(depth, HISTORY_CAP)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import stat
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ from pydantic import SecretStr, ValidationError
 
 from api.auth import API_KEY_PREFIX, PREFIX_LEN, hash_token, new_token
 from api.errors import error_response
+from api.health_eval import history_depth
 from api.routes.probes import check_target
 from api.secrets import KEY_FILE, SecretKeyError, check_key, decrypt_secret, encrypt_secret
 from api.settings import Settings
+from store.health import ProbeHealthConfig
 
 
 @pytest.mark.parametrize(
@@ -94,3 +97,14 @@ def test_a_random_admin_token_is_accepted(tmp_path: Path) -> None:
     settings = Settings(database_url="unused", data_dir=tmp_path, admin_token=SecretStr(token))
     assert settings.admin_token is not None
     assert settings.admin_token.get_secret_value() == token
+
+
+def test_an_asr_rule_widens_the_history_to_its_window() -> None:
+    def config(rules: list[dict[str, object]]) -> ProbeHealthConfig:
+        return ProbeHealthConfig(
+            probe_id=uuid.uuid4(), project_id=uuid.uuid4(), name="p", kind="sip_call",
+            interval_s=60, policy={"asr_window": 25}, options={}, rules=rules, locations=[],
+        )  # fmt: skip
+
+    assert history_depth(config([{"metric": "mos", "warning": 4.0}])) == 6
+    assert history_depth(config([{"metric": "asr_pct", "warning": 90.0}])) == 25
