@@ -20,7 +20,7 @@ from store.state_history import StateHistory
 from store.status_pages import Component, Page
 from thresholds.states import State
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,7 +49,7 @@ class SlaReport:
 
 def month_bounds(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """``YYYY-MM`` as ``[start, end)`` of that month in ``zone``; ValueError otherwise."""
-    match = _MONTH.match(month)
+    match = _MONTH.fullmatch(month)
     if match is None:
         raise ValueError(f"month must look like 2026-11, got {month!r}")
     year, number = int(match[1]), int(match[2])

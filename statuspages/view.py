@@ -138,11 +138,19 @@ def build(
         incidents=sorted(
             (i for c in views for i in c.incidents), key=lambda i: i.started, reverse=True
         ),
-        announcements=[a for a in announcements if a.ends_at is None or a.ends_at > now],
+        announcements=[
+            a
+            for a in announcements
+            if a.starts_at <= now and (a.ends_at is None or a.ends_at > now)
+        ],
         maintenance=[
             _maintenance(w, names, now) for w in windows if w.ends_at > now and _shown(w, names)
         ],
     )
+
+
+def _current(starts_at: datetime, ends_at: datetime | None, now: datetime) -> bool:
+    return starts_at <= now and (ends_at is None or ends_at > now)
 
 
 def _shown(window: PlannedWindow, names: Mapping[uuid.UUID, str]) -> bool:

@@ -44,7 +44,7 @@ router = APIRouter(tags=["public status pages"])
 API_DOCUMENTS = ("summary", "status", "components", "incidents", "scheduled-maintenances")
 CHART_DAYS = (1, 7, 30, 90)
 JSON_HEADERS = {"access-control-allow-origin": "*", "content-security-policy": "default-src 'none'"}
-_SLA = re.compile(r"^(\d{4}-\d{2})(\.json|\.csv)?$")
+_SLA = re.compile(r"([0-9]{4}-[0-9]{2})(\.json|\.csv)?")
 
 
 def _component(page: PageView, public_id: str) -> ComponentView:
@@ -241,7 +241,7 @@ async def sla_current(slug: str, request: Request) -> RedirectResponse:
 async def sla_report(slug: str, month: str, request: Request) -> Response:
     """Per component for a month (``2026-11``, ``.json`` or ``.csv``): uptime %,
     downtime, no-data and maintenance minutes, incidents."""
-    match = _SLA.match(month)
+    match = _SLA.fullmatch(month)
     page = await view(request, slug)
     try:
         start, end = month_bounds(match[1] if match else month, page.zone)
