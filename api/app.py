@@ -21,6 +21,7 @@ from api.domains import CustomDomainRouter
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.evaluator import HealthEvaluator
 from api.page_cache import PageCache
+from api.public_fast_path import PublicFastPath
 from api.ratelimit import RateLimiter
 from api.routes import (
     agent_api,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.domains = {}
     install_error_handlers(app)
     app.add_middleware(NoFramingMiddleware)
+    app.add_middleware(PublicFastPath)
     app.add_middleware(CustomDomainRouter)
     for router in ROUTERS:
         app.include_router(router)

@@ -1,4 +1,8 @@
-"""The ``callprobe`` command line (typer): the composition root for local use."""
+"""The ``callprobe`` command line (typer): the composition root for local use.
+
+The call stack (pjsua2, NumPy, SciPy: about 120 MiB) is imported inside the commands
+that place or answer calls, so ``callprobe serve`` and the other commands stay small.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +20,15 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
-from api import calls
-from api.agent_runner import default_spool, run_agent
 from api.app import create_app
 from api.demo import run as demo_run
 from api.routes.projects import create_project_with_key
 from api.settings import get_settings
-from probes.agent import AgentConfig, AgentRejected
-from probes.call_probe import CallRequest, InvalidCallRequest
-from probes.sip.engine import EngineError
-from probes.sip.spec import Registration
+from probes.sip.spec import EngineError, Registration
 from store import cluster
 from store.errors import StoreError
-from store.pool import transaction
+from store.migrate import migrate
+from store.pool import connect, transaction
 
 app = typer.Typer(
     no_args_is_help=True, help="SIP/VoIP synthetic-call probing.", pretty_exceptions_enable=False
@@ -46,7 +46,7 @@ def db_start() -> None:
     """Start (initialising if needed) the project-local cluster and migrate it."""
     settings = get_settings()
     url = cluster.start(settings.pg_root, settings.db_port)
-    calls.migrate(url)
+    _migrate(url)
     console.print(url)
 
 
@@ -100,6 +100,9 @@ def agent(
     spool: Annotated[Path | None, typer.Option(help="Spool directory")] = None,
 ) -> None:
     """Lease due runs from the API, run them here, post results (spooled while it is away)."""
+    from api.agent_runner import default_spool, run_agent  # noqa: PLC0415
+    from probes.agent import AgentConfig, AgentRejected  # noqa: PLC0415
+
     settings = get_settings()
     config = AgentConfig(
         api=api,
@@ -127,7 +130,7 @@ def project_create(name: Annotated[str, typer.Argument(help="Project name")]) ->
     """Create a project with a write key, printed once (first-time setup, no admin token)."""
     settings = get_settings()
     url = settings.database_url or cluster.start(settings.pg_root, settings.db_port)
-    calls.migrate(url)
+    _migrate(url)
     project_id, token = asyncio.run(_create_project(url, name))
     err_console.print(f"project {project_id} created; its write key (shown once):")
     print(token)
@@ -151,6 +154,9 @@ def call(
     store: Annotated[bool, typer.Option(help="Store when a database is configured")] = True,
 ) -> None:
     """Place one test call, print its measurements and store them."""
+    from api import calls  # noqa: PLC0415
+    from probes.call_probe import CallRequest, InvalidCallRequest  # noqa: PLC0415
+
     registration = None
     if register:
         if not username or password is None:
@@ -182,12 +188,16 @@ def reflector(
     prompt: Annotated[Path | None, typer.Option(help="Play this file instead of echoing")] = None,
 ) -> None:
     """Answer calls and echo their audio (or play a prompt) until interrupted."""
+    from api import calls  # noqa: PLC0415
+
     calls.run_reflector(host, port, rtp_port, prompt)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def relay(ctx: typer.Context) -> None:
     """Run the impairment relay; flags as `python -m probes.impairment --help`."""
+    from api import calls  # noqa: PLC0415
+
     calls.run_relay(list(ctx.args))
 
 
@@ -200,6 +210,9 @@ def run(
     count: Annotated[int, typer.Option(help="Stop after this many calls (0 = forever)")] = 0,
 ) -> None:
     """The local platform: database, reflector and a scheduled call probe, stored."""
+    from api import calls  # noqa: PLC0415
+    from probes.call_probe import CallRequest  # noqa: PLC0415
+
     template = CallRequest(target="", codec=codec, talk_s=duration, probe="local-reflector")
     # SIGTERM stops the run like Ctrl-C: the reflector and engine are shut down.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -211,6 +224,11 @@ async def _create_project(url: str, name: str) -> tuple[str, str]:
     async with transaction(url) as conn:
         project, _, token = await create_project_with_key(conn, name)
     return str(project.id), token
+
+
+def _migrate(url: str) -> None:
+    with connect(url) as conn:
+        migrate(conn)
 
 
 def _fail(message: str) -> NoReturn:

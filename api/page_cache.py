@@ -43,6 +43,17 @@ class PageCache:
             return entry[0]
         return None
 
+    def expires(self, key: Key) -> float | None:
+        """When ``key``'s value expires (``time.monotonic()``), if it is cached."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[1]
+
+    def remember(self, key: Key, value: Any, until: float) -> None:
+        """Keep ``value`` under ``key`` until ``until`` (``time.monotonic()``)."""
+        self._entries.pop(key, None)
+        self._entries[key] = (value, until)
+        self._evict()
+
     async def get(
         self, key: Key, compute: Callable[[], Awaitable[tuple[Any, float]]], kind: str
     ) -> Any:
@@ -65,10 +76,7 @@ class PageCache:
             if self._pending.get(key) is asyncio.current_task():
                 del self._pending[key]
         if self._generation(key[0]) == generation and ttl > 0:
-            self._entries.pop(key, None)  # re-inserted last: the newest to be evicted
-            self._entries[key] = (value, time.monotonic() + ttl)
-            while len(self._entries) > self.max_entries:
-                del self._entries[next(iter(self._entries))]
+            self.remember(key, value, time.monotonic() + ttl)
         return value
 
     def invalidate(self, slug: str) -> None:
@@ -84,6 +92,11 @@ class PageCache:
             del self._entries[key]
         for key in [k for k in self._pending if k[0] == slug]:
             del self._pending[key]
+
+    def _evict(self) -> None:
+        """Oldest first: :meth:`remember` re-inserts a key at the end."""
+        while len(self._entries) > self.max_entries:
+            del self._entries[next(iter(self._entries))]
 
     def _generation(self, slug: str) -> tuple[int, int]:
         return self._epoch, self._generations.get(slug, 0)

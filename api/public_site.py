@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
+from starlette.types import Scope
 
 from api.page_cache import PageCache
 from statuspages.load import page_view
@@ -59,21 +60,48 @@ def html_policy(frame_ancestors: list[str]) -> dict[str, str]:
     }
 
 
-def respond(request: Request, item: Rendered, cache_control: str = "no-cache") -> Response:
-    """``item`` as a response: 304 when the client has it, gzip when it accepts it."""
+def reply(
+    item: Rendered, if_none_match: str, accept_encoding: str
+) -> tuple[int, bytes, dict[str, str]]:
+    """Status, body and headers for ``item``: 304 when the client has it, gzip when it
+    accepts it."""
     headers = {
         "etag": item.etag,
-        "cache-control": cache_control,
+        "cache-control": "no-cache",
         "vary": "Accept-Encoding",
         "x-content-type-options": "nosniff",
         **dict(item.headers),
     }
-    if request.headers.get("if-none-match") == item.etag:
-        return Response(status_code=304, headers=headers)
-    body = item.body
-    if item.gz is not None and "gzip" in request.headers.get("accept-encoding", ""):
-        body, headers["content-encoding"] = item.gz, "gzip"
-    return Response(body, media_type=item.media_type, headers=headers)
+    if if_none_match == item.etag:
+        return 304, b"", headers
+    headers["content-type"] = item.media_type
+    if item.gz is not None and "gzip" in accept_encoding:
+        headers["content-encoding"] = "gzip"
+        return 200, item.gz, headers
+    return 200, item.body, headers
+
+
+def respond(request: Request, item: Rendered) -> Response:
+    """``item`` as a response, remembered for :class:`api.public_fast_path.PublicFastPath`
+    until the page's view expires."""
+    status, body, headers = reply(
+        item,
+        request.headers.get("if-none-match", ""),
+        request.headers.get("accept-encoding", ""),
+    )
+    slug = request.path_params.get("slug")
+    if request.method == "GET" and slug:
+        cache = _cache(request)
+        until = cache.expires((slug, "view"))
+        if until is not None:
+            cache.remember(fast_key(slug, request.scope), item, until)
+    return Response(body, status_code=status, headers=headers)
+
+
+def fast_key(slug: str, scope: Scope) -> tuple[str, Hashable]:
+    """The key a finished public response is remembered by: its path, query and Host
+    kind (a custom domain's links differ from ``/s/<slug>`` ones)."""
+    return slug, ("http", scope["path"], scope["query_string"], scope.get("custom_domain", ""))
 
 
 def base_path(request: Request, slug: str) -> str:

@@ -43,4 +43,4 @@ def component_uptime(
         end=now,
     )
     bars = daily(spans, maintenance, last=today, count=days, zone=zone, now=now)
-    return ComponentUptime(days=bars, total=sum((bar.tally for bar in bars), Tally()))
+    return ComponentUptime(days=bars, total=Tally.total(bar.tally for bar in bars))

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from statuspages.component_uptime import component_uptime, period_start
@@ -34,7 +35,7 @@ STATE_LABELS = {
 }
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(slots=True)  # not frozen: 4,500 per render (see statuspages.uptime.Tally)
 class DayView:
     """One bar segment: its state (the worst of the day) and its tooltip."""
 
@@ -208,17 +209,27 @@ def _component(
     )
 
 
+@lru_cache(maxsize=512)
+def _date_label(day: date) -> str:
+    return f"{day:%d %b %Y}: "
+
+
 def _day(day: Day, found: Sequence[Incident], degraded_is_up: bool) -> DayView:
-    state = day.tally.bar_state()
-    text = f"{day.day:%d %b %Y}: "
+    tally = day.tally
+    state = tally.bar_state()
+    text = _date_label(day.day)
     if state is State.UNKNOWN:
-        text += "maintenance" if day.tally.maintenance_s > 0 else "no data"
+        text += "maintenance" if tally.maintenance_s > 0 else "no data"
     else:
-        text += f"{format_pct(day.tally.uptime(degraded_is_up=degraded_is_up))} uptime"
-    causes = [i.cause for i in found if i.started < day.end and (i.ended or day.end) > day.start]
-    if causes:
-        text += f"; {len(causes)} incident{'s' if len(causes) > 1 else ''}: " + "; ".join(causes)
-    return DayView(day=day.day, state=state, label=text)
+        text += f"{format_pct(tally.uptime(degraded_is_up=degraded_is_up))} uptime"
+    if found:
+        causes = [
+            i.cause for i in found if i.started < day.end and (i.ended or day.end) > day.start
+        ]
+        if causes:
+            many = "s" if len(causes) > 1 else ""
+            text += f"; {len(causes)} incident{many}: " + "; ".join(causes)
+    return DayView(day.day, state, text)
 
 
 def _groups(components: Sequence[ComponentView]) -> list[GroupView]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from media.codecs import get_codec
-from probes.sip.spec import CallSpec, RawCall
+from probes.sip.spec import CallSpec, EngineError, RawCall
 from probes.sip.worker import MAX_CALLS, WorkerConfig
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,6 @@ NARROWBAND_HZ = 8000
 WIDEBAND_HZ = 16000
 START_TIMEOUT_S = 20.0
 START_TIMEOUT_PER_PROCESS_S = 1.0
-
-
-class EngineError(RuntimeError):
-    """The engine could not start or lost a worker."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

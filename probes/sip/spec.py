@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+class EngineError(RuntimeError):
+    """The engine could not start or lost a worker (here, not in ``engine``, so callers
+    can catch it without importing the engine and its media stack)."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Registration:
     """Optional REGISTER with digest auth before the call."""

@@ -241,3 +241,19 @@ def test_statuspage_documents_have_the_expected_shape(client: TestClient, tenant
     assert [(m["name"], m["status"]) for m in planned] == [("carrier swap", "scheduled")]
     assert client.get(f"{base}/summary.json").json()["status"]["description"] == "Status Pending"
     assert json.loads(client.get(f"{base}/incidents/unresolved.json").text)["incidents"] == []
+
+
+def test_repeat_requests_are_answered_from_memory_with_the_same_headers(
+    client: TestClient, tenant: Tenant
+) -> None:
+    page = _page(client, tenant, components=[{"probe_id": _probe(client, tenant), "name": "T"}])
+    first = client.get(f"/s/{page['slug']}")
+    second = client.get(f"/s/{page['slug']}")  # from PublicFastPath
+    assert second.content == first.content
+    for name in ("etag", "content-security-policy", "content-type", "cache-control", "vary"):
+        assert second.headers[name] == first.headers[name], name
+    assert second.headers["content-encoding"] == "gzip"
+    again = client.get(f"/s/{page['slug']}", headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    plain = client.get(f"/s/{page['slug']}", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == first.content
