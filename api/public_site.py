@@ -143,7 +143,7 @@ async def view(request: Request, slug: str) -> PageView:
             page = await status_pages.page_by_slug(conn, slug)
             if page is None:
                 raise NotFound("no status page is published here")
-            loaded = await page_view(conn, page, datetime.now(UTC))
+            loaded = await page_view(conn, page, datetime.now(UTC), request.app.state.bar_memo)
         return loaded, ttl(request, page.refresh_s)
 
     result: PageView = await _cache(request).get(key, compute, "view")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from statuspages.bars import BarMemo
 from statuspages.view import PageView, build, history_start
 from store import page_data, state_history, status_pages
 from store.pool import AsyncConn
@@ -12,7 +13,9 @@ from store.status_pages import Page
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-async def page_view(conn: AsyncConn, page: Page, now: datetime) -> PageView:
+async def page_view(
+    conn: AsyncConn, page: Page, now: datetime, memo: BarMemo | None = None
+) -> PageView:
     """The page as of ``now``: five queries whatever the number of components."""
     components = await status_pages.components(conn, page.id)
     probe_ids = [c.probe_id for c in components]
@@ -31,4 +34,5 @@ async def page_view(conn: AsyncConn, page: Page, now: datetime) -> PageView:
         windows=windows,
         announcements=notices,
         now=now,
+        memo=memo,
     )

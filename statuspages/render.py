@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Sequence
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from statuspages.bars import Bar, DayView
 from statuspages.charts import Chart
 from statuspages.incidents import human_duration
 from statuspages.sla import SlaReport
@@ -24,6 +26,22 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 _ENV.globals["duration"] = human_duration
+
+
+def _segments(bar: Bar) -> Markup:
+    """A bar's day segments. Joined here rather than looped in the template (a page of
+    50 components has 4,500 of them, and the Jinja loop took most of a render), and
+    the past days' markup is kept with them (:class:`statuspages.bars.PastBar`)."""
+    if bar.past.html is None:
+        bar.past.html = _joined(bar.past.days)
+    return Markup(bar.past.html + _joined(bar.today))  # noqa: S704 - labels are escaped
+
+
+def _joined(days: Sequence[DayView]) -> str:
+    return "".join(f'<i class="d-{d.state.value}" title="{escape(d.label)}"></i>' for d in days)
+
+
+_ENV.filters["segments"] = _segments
 
 
 def _asset_version() -> str:

@@ -280,25 +280,22 @@ def daily(
         hi = max(lo, min(day_hi, limit))
         while first < len(pieces) and pieces[first][1] <= lo:
             first += 1
-        seconds: dict[object, float] = {}
+        healthy = degraded = unhealthy = planned = 0.0
         index = first
         while index < len(pieces) and pieces[index][0] < hi:
             piece_lo, piece_hi, key = pieces[index]
             overlap = min(hi, piece_hi) - max(lo, piece_lo)
             if overlap > 0:
-                seconds[key] = seconds.get(key, 0.0) + overlap
+                if key is State.HEALTHY:
+                    healthy += overlap
+                elif key is State.DEGRADED:
+                    degraded += overlap
+                elif key is State.UNHEALTHY:
+                    unhealthy += overlap
+                else:
+                    planned += overlap
             index += 1
         end = day_end if hi == day_hi else datetime.fromtimestamp(hi, UTC)
-        bars.append(Day(day, start, end, _day_tally(seconds, hi - lo)))
+        unknown = max(0.0, (hi - lo) - healthy - degraded - unhealthy - planned)
+        bars.append(Day(day, start, end, Tally(healthy, degraded, unhealthy, unknown, planned)))
     return bars
-
-
-def _day_tally(seconds: dict[object, float], length: float) -> Tally:
-    known = sum(seconds.values())
-    return Tally(
-        healthy_s=seconds.get(State.HEALTHY, 0.0),
-        degraded_s=seconds.get(State.DEGRADED, 0.0),
-        unhealthy_s=seconds.get(State.UNHEALTHY, 0.0),
-        unknown_s=max(0.0, length - known),
-        maintenance_s=seconds.get(_MAINTENANCE, 0.0),
-    )

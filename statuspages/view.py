@@ -9,13 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import lru_cache
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from statuspages.component_uptime import component_uptime, period_start
+from statuspages.bars import Bar, BarMemo, DayView, component_bar
+from statuspages.component_uptime import period_start
 from statuspages.incidents import Incident, incidents
-from statuspages.uptime import Day, Window, format_pct
+from statuspages.uptime import Window, format_pct
 from store.page_data import PlannedWindow
 from store.state_history import StateHistory
 from store.status_pages import Announcement, Component, Page
@@ -35,15 +35,6 @@ STATE_LABELS = {
 }
 
 
-@dataclass(slots=True)  # not frozen: 4,500 per render (see statuspages.uptime.Tally)
-class DayView:
-    """One bar segment: its state (the worst of the day) and its tooltip."""
-
-    day: date
-    state: State
-    label: str
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ComponentView:
     """A component as customers see it."""
@@ -54,10 +45,14 @@ class ComponentView:
     group: str | None
     state: State
     under_maintenance: bool
-    days: list[DayView]
+    bar: Bar
     uptime: float | None
     uptime_text: str
     incidents: list[Incident]
+
+    @property
+    def days(self) -> list[DayView]:
+        return self.bar.days
 
     @property
     def state_label(self) -> str:
@@ -119,11 +114,14 @@ def build(
     windows: Sequence[PlannedWindow],
     announcements: Sequence[Announcement],
     now: datetime,
+    memo: BarMemo | None = None,
 ) -> PageView:
-    """The page as of ``now``."""
+    """The page as of ``now`` (``memo`` keeps past days' segments between builds)."""
     zone = ZoneInfo(page.time_zone)
     views = [
-        _component(page, c, histories[c.probe_id], current=current, windows=windows, now=now)
+        _component(
+            page, c, histories[c.probe_id], current=current, windows=windows, now=now, memo=memo
+        )
         for c in components
     ]
     state = worst(c.state for c in views)
@@ -139,11 +137,7 @@ def build(
         incidents=sorted(
             (i for c in views for i in c.incidents), key=lambda i: i.started, reverse=True
         ),
-        announcements=[
-            a
-            for a in announcements
-            if a.starts_at <= now and (a.ends_at is None or a.ends_at > now)
-        ],
+        announcements=[a for a in announcements if _current(a.starts_at, a.ends_at, now)],
         maintenance=[
             _maintenance(w, names, now) for w in windows if w.ends_at > now and _shown(w, names)
         ],
@@ -179,22 +173,21 @@ def _component(
     current: Mapping[uuid.UUID, str],
     windows: Sequence[PlannedWindow],
     now: datetime,
+    memo: BarMemo | None,
 ) -> ComponentView:
-    zone = ZoneInfo(page.time_zone)
     mine = [
         Window(w.starts_at, w.ends_at)
         for w in windows
         if w.probe_id is None or w.probe_id == component.probe_id
     ]
-    today = now.astimezone(zone).date()
-    bars = component_uptime(history, mine, today=today, days=page.bar_days, zone=zone, now=now)
     found = incidents(
         history,
         component=component.name,
         component_id=component.public_id,
         start=history_start(page, now),
     )
-    share = bars.total.uptime(degraded_is_up=page.degraded_is_up)
+    bar = component_bar(page, component, history, mine, found, now=now, memo=memo)
+    share = bar.total.uptime(degraded_is_up=page.degraded_is_up)
     return ComponentView(
         public_id=component.public_id,
         name=component.name,
@@ -202,34 +195,11 @@ def _component(
         group=component.group_name,
         state=State(current.get(component.probe_id, State.UNKNOWN.value)),
         under_maintenance=any(w.start <= now < w.end for w in mine),
-        days=[_day(day, found, page.degraded_is_up) for day in bars.days],
+        bar=bar,
         uptime=share,
         uptime_text=format_pct(share),
         incidents=found,
     )
-
-
-@lru_cache(maxsize=512)
-def _date_label(day: date) -> str:
-    return f"{day:%d %b %Y}: "
-
-
-def _day(day: Day, found: Sequence[Incident], degraded_is_up: bool) -> DayView:
-    tally = day.tally
-    state = tally.bar_state()
-    text = _date_label(day.day)
-    if state is State.UNKNOWN:
-        text += "maintenance" if tally.maintenance_s > 0 else "no data"
-    else:
-        text += f"{format_pct(tally.uptime(degraded_is_up=degraded_is_up))} uptime"
-    if found:
-        causes = [
-            i.cause for i in found if i.started < day.end and (i.ended or day.end) > day.start
-        ]
-        if causes:
-            many = "s" if len(causes) > 1 else ""
-            text += f"; {len(causes)} incident{many}: " + "; ".join(causes)
-    return DayView(day.day, state, text)
 
 
 def _groups(components: Sequence[ComponentView]) -> list[GroupView]:
