@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 422: "invalid", 503: "unavailable",
+    405: "method_not_allowed", 409: "conflict", 422: "invalid", 429: "too_many_requests",
+    503: "unavailable",
 }  # fmt: skip
 
 

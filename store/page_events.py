@@ -25,18 +25,20 @@ async def announce(conn: AsyncConn, slug: str) -> None:
 
 async def listen(url: str, on_change: Callable[[str], None], stop: asyncio.Event) -> None:
     """Call ``on_change(slug)`` for each notice until ``stop``; reconnects after a
-    lost connection, calling ``on_change("")`` (everything may have changed)."""
-    delay = 0.5
+    lost connection, then calls ``on_change("")`` (notices may have been missed)."""
+    delay, reconnect = 0.5, False
     while not stop.is_set():
         try:
             async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
                 await conn.execute("LISTEN callprobe_pages")
-                on_change("")
+                if reconnect:
+                    on_change("")
                 delay = 0.5
                 while not stop.is_set():
                     async for notice in conn.notifies(timeout=0.5):
                         on_change(notice.payload)
         except psycopg.OperationalError as exc:
+            reconnect = True
             log.warning("page change listener lost its connection", extra={"error": str(exc)})
             try:
                 await asyncio.wait_for(stop.wait(), delay)

@@ -17,7 +17,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.errors import invalid
+from api.errors import ErrorBody, invalid
 from api.public_site import (
     Rendered,
     base_path,
@@ -39,7 +39,10 @@ from store import page_data, state_history, status_pages
 from store.errors import NotFound
 from store.pool import transaction
 
-router = APIRouter(tags=["public status pages"])
+router = APIRouter(
+    tags=["public status pages"],
+    responses={429: {"model": ErrorBody, "description": "Too many uncached requests"}},
+)
 
 API_DOCUMENTS = ("summary", "status", "components", "incidents", "scheduled-maintenances")
 CHART_DAYS = (1, 7, 30, 90)

@@ -47,7 +47,14 @@ def api_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def api_settings(db: Cluster, api_data_dir: Path) -> Settings:
-    return Settings(database_url=db.url, admin_token=ADMIN_TOKEN, data_dir=api_data_dir)
+    # Tests share one client address: the public per-client limit is raised here and
+    # checked on its own (test_api_pages.py).
+    return Settings(
+        database_url=db.url,
+        admin_token=ADMIN_TOKEN,
+        data_dir=api_data_dir,
+        public_rate="1000/second",
+    )
 
 
 @pytest.fixture(scope="session")

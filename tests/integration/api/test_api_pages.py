@@ -16,6 +16,7 @@ import pytest
 from defusedxml import ElementTree
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.settings import Settings
 from tests.health_history import Move, store_history
 from tests.integration.api.conftest import Tenant, assert_error, create, unique
@@ -257,3 +258,18 @@ def test_repeat_requests_are_answered_from_memory_with_the_same_headers(
     assert again.status_code == 304 and again.content == b""
     plain = client.get(f"/s/{page['slug']}", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content == first.content
+
+
+def test_uncached_public_requests_are_limited_per_client(
+    api_settings: Settings, tenant: Tenant, client: TestClient
+) -> None:
+    page = _page(client, tenant)
+    limited = api_settings.model_copy(update={"public_rate": "3/minute"})
+    with TestClient(create_app(limited)) as strict:
+        assert strict.get(f"/s/{page['slug']}").status_code == 200
+        assert strict.get(f"/s/{page['slug']}").status_code == 200  # cached: not counted
+        for path in ("/s/no-such-page", "/s/other-missing"):
+            assert_error(strict.get(path), 404, "not_found")
+        refused = strict.get("/s/a-third-missing-page")
+        assert_error(refused, 429, "too_many_requests")
+        assert int(refused.headers["retry-after"]) >= 1
