@@ -83,14 +83,15 @@ def cause_text(reasons: Sequence[Mapping[str, Any]], state: State, component: st
 def incidents(
     history: StateHistory, *, component: str, component_id: str, start: datetime
 ) -> list[Incident]:
-    """The component's incidents in a history loaded from ``start``, oldest first."""
+    """The component's incidents in a history loaded from ``start``, oldest first; one
+    already open then starts when its bad stretch began (``start`` if unknown)."""
     found: list[Incident] = []
     opened: Incident | None = None
     if (before := State(history.before)) in BAD:
         opened = Incident(
             component=component,
             component_id=component_id,
-            started=start,
+            started=history.bad_since or start,
             ended=None,
             worst=before,
             cause=cause_text((), before, component),

@@ -14,16 +14,22 @@ from typing import Any
 
 from store.pool import AsyncConn
 
-# The newest transition before the period, one short backward index scan per probe.
+# The newest transition before the period, one short backward index scan per probe,
+# and, when that state is degraded or unhealthy, when that bad stretch began.
 _STATES_BEFORE = """
-SELECT w.probe_id, t.to_state FROM unnest(%(ids)s::uuid[]) AS w(probe_id)
+SELECT w.probe_id, t.to_state, CASE WHEN t.to_state IN ('degraded', 'unhealthy') THEN (
+    SELECT max(h.at) FROM health_transitions h
+    WHERE h.probe_id = w.probe_id AND h.at < %(start)s
+      AND h.to_state IN ('degraded', 'unhealthy')
+      AND h.from_state NOT IN ('degraded', 'unhealthy')
+) END AS bad_since
+FROM unnest(%(ids)s::uuid[]) AS w(probe_id)
 CROSS JOIN LATERAL (
     SELECT to_state FROM health_transitions h
     WHERE h.probe_id = w.probe_id AND h.at < %(start)s ORDER BY h.at DESC, h.id DESC LIMIT 1
 ) AS t
 """
 
-# Reasons only explain incidents: loading every transition's JSON took 70 % of the read.
 _STATES_DURING = """
 SELECT probe_id, at, to_state,
        CASE WHEN to_state IN ('degraded', 'unhealthy') THEN reasons END AS reasons
@@ -48,6 +54,8 @@ class StateHistory:
 
     before: str
     changes: list[StateChange]
+    bad_since: datetime | None = None
+    """When ``before`` is degraded or unhealthy: when that stretch began."""
 
 
 async def state_histories(
@@ -56,10 +64,12 @@ async def state_histories(
     """What uptime over [start, end) needs, for many probes in two queries; a probe
     with no transition before ``start`` was ``unknown`` then."""
     params = {"ids": list(probe_ids), "start": start, "end": end}
-    before = dict(await (await conn.execute(_STATES_BEFORE, params)).fetchall())
-    histories = {
-        probe: StateHistory(before=before.get(probe, "unknown"), changes=[]) for probe in probe_ids
-    }
+    rows = await (await conn.execute(_STATES_BEFORE, params)).fetchall()
+    before = {probe: (state, since) for probe, state, since in rows}
+    histories = {}
+    for probe in probe_ids:
+        state, since = before.get(probe, ("unknown", None))
+        histories[probe] = StateHistory(before=state, changes=[], bad_since=since)
     for probe, at, state, reasons in await (await conn.execute(_STATES_DURING, params)).fetchall():
         histories[probe].changes.append(StateChange(at, state, reasons or []))
     return histories

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from statuspages.component_uptime import component_uptime, period_start
+from statuspages.incidents import incidents
 from statuspages.uptime import Window, format_pct
 from store import state_history
 from tests.integration.test_store_health import _change, _probe
@@ -57,3 +58,16 @@ def test_a_probe_without_history_is_grey(conn, run) -> None:
     bar = component_uptime(histories[probe], [], today=TODAY, days=3, zone=UTC_ZONE, now=NOW)
     assert [day.tally.bar_state() for day in bar.days] == [State.UNKNOWN] * 3
     assert bar.total.uptime(degraded_is_up=True) is None
+
+
+def test_an_incident_open_before_the_bar_keeps_its_real_start(conn, run) -> None:
+    project, probe = run(_probe(conn))
+    start = period_start(TODAY, 7, UTC_ZONE)
+    began = start - 10 * 24 * H
+    run(_change(conn, project, probe, began - 24 * H, "unknown", "healthy"))
+    run(_change(conn, project, probe, began, "healthy", "degraded", "MOS fell"))
+    run(_change(conn, project, probe, began + H, "degraded", "unhealthy", "MOS fell more"))
+    history = run(state_history.state_histories(conn, [probe], start, NOW))[probe]
+    assert (history.before, history.bad_since) == ("unhealthy", began)
+    (incident,) = incidents(history, component="Trunk", component_id="t", start=start)
+    assert incident.started == began and incident.ended is None

@@ -170,6 +170,14 @@ def test_carried_in_incident_has_a_generic_cause(before: str, cause: str) -> Non
     assert found.cause == f"{TRUNK} {cause}"
 
 
+def test_carried_in_incident_starts_when_its_bad_stretch_began() -> None:
+    began = START - 30 * H
+    history = StateHistory(before="unhealthy", changes=[StateChange(START + H, "healthy", [])])
+    assert _spans(_found(history)) == [(START, START + H, State.UNHEALTHY)]
+    history = StateHistory(before="unhealthy", changes=history.changes, bad_since=began)
+    assert _spans(_found(history)) == [(began, START + H, State.UNHEALTHY)]
+
+
 def test_duration_of_open_and_closed_incidents() -> None:
     closed, opened = _found(_history("healthy", (1, "degraded"), (3, "healthy"), (5, "unhealthy")))
     now = START + 10 * H
