@@ -163,9 +163,6 @@ async def derived(
     async def compute() -> tuple[Rendered, float]:
         return await make(), ttl(request, source.page.refresh_s)
 
-    hit = _cache(request).fresh(key)
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
     result: Rendered = await _cache(request).get(key, compute, kind)
     return result
 

@@ -43,7 +43,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import tempfile
@@ -61,6 +60,7 @@ from psycopg.types.json import Jsonb
 from rich.console import Console
 from rich.table import Table
 
+from bench import platform_harness as harness
 from store import cluster
 
 PORT = 25443
@@ -413,7 +413,7 @@ def _seed(url: str, rows: int, data_dir: Path, log: Path) -> Seed:
     try:
         project, token, probes = _api_objects()
     finally:
-        _stop(server.proc)
+        harness.stop(server.proc)
     per_probe = math.ceil(rows * 1.005 / PROBES)  # no-data gaps delete a few
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(days=DAYS)
@@ -537,18 +537,8 @@ def _start(url: str, data_dir: Path, log: Path, **settings: str) -> Server:
                 return Server(proc=proc, ready_s=time.perf_counter() - began)
         except httpx.HTTPError:
             time.sleep(0.05)
-    _stop(proc)
+    harness.stop(proc)
     raise RuntimeError(f"callprobe serve did not start: see {log}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 def _rss_kib(pid: int) -> tuple[int, int]:
@@ -771,7 +761,7 @@ def _measure(seed: Seed, url: str, data_dir: Path, log: Path, args: argparse.Nam
     server = _start(url, data_dir, log)
     try:
         _page(seed, url)
-        _stop(server.proc)
+        harness.stop(server.proc)
         server = _start(url, data_dir, log)
         first.append(_first_request())
         ready_s = server.ready_s + first[-1] / 1000
@@ -782,7 +772,7 @@ def _measure(seed: Seed, url: str, data_dir: Path, log: Path, args: argparse.Nam
         html = _page_bytes()
         shown = browser(args.browser_runs) if args.browser_runs else None
     finally:
-        _stop(server.proc)
+        harness.stop(server.proc)
     # Cache off: every request renders. Uncached public requests are rate-limited per
     # client (CALLPROBE_PUBLIC_RATE, 50/s): wrk is one client, and it measures renders.
     server = _start(url, data_dir, log, CALLPROBE_PAGE_CACHE_S="0", **UNLIMITED)
@@ -791,7 +781,7 @@ def _measure(seed: Seed, url: str, data_dir: Path, log: Path, args: argparse.Nam
         cold = wrk(PAGE, args.seconds)
         cold_single = wrk(PAGE, args.seconds, threads=1, connections=1)
     finally:
-        _stop(server.proc)
+        harness.stop(server.proc)
     # A short expiry: one render per expiry, or one per waiting client?
     cache_s = 2.0
     server = _start(url, data_dir, log, CALLPROBE_PAGE_CACHE_S=f"{cache_s:g}")
@@ -802,7 +792,7 @@ def _measure(seed: Seed, url: str, data_dir: Path, log: Path, args: argparse.Nam
         after = _renders(seed.token)
         renders = {kind: n - before.get(kind, 0.0) for kind, n in after.items()}
     finally:
-        _stop(server.proc)
+        harness.stop(server.proc)
     return Findings(
         seed=seed,
         first_ms=first,

@@ -156,48 +156,13 @@ def _merged(windows: Iterable[Window]) -> list[Window]:
     return merged
 
 
-def _overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> float:
-    return max(0.0, (min(a_end, b_end) - max(a_start, b_start)).total_seconds())
-
-
-def _counted(start: datetime, end: datetime, windows: Sequence[Window]) -> list[Window]:
-    """``[start, end)`` without the (merged, sorted) maintenance windows."""
-    pieces, at = [], start
-    for window in windows:
-        if window.end <= at or window.start >= end:
-            continue
-        if window.start > at:
-            pieces.append(Window(at, window.start))
-        at = max(at, window.end)
-    if at < end:
-        pieces.append(Window(at, end))
-    return pieces
-
-
 def tally(
     spans: Sequence[Span], start: datetime, end: datetime, maintenance: Sequence[Window] = ()
 ) -> Tally:
     """Seconds per state of ``spans`` (disjoint) within ``[start, end)``, maintenance set
     apart. Time no span covers is unknown."""
-    return _tally(spans, _aware(start, "start"), _aware(end, "end"), _merged(maintenance))
-
-
-def _tally(spans: Sequence[Span], start: datetime, end: datetime, merged: list[Window]) -> Tally:
-    counted = _counted(start, end, merged)
-    counted_s = sum((w.end - w.start).total_seconds() for w in counted)
-    seconds = dict.fromkeys(State, 0.0)
-    for span in spans:
-        if span.state is not State.UNKNOWN:
-            lo, hi = _aware(span.start, "span start"), _aware(span.end, "span end")
-            seconds[span.state] += sum(_overlap(lo, hi, w.start, w.end) for w in counted)
-    known = seconds[State.HEALTHY] + seconds[State.DEGRADED] + seconds[State.UNHEALTHY]
-    return Tally(
-        healthy_s=seconds[State.HEALTHY],
-        degraded_s=seconds[State.DEGRADED],
-        unhealthy_s=seconds[State.UNHEALTHY],
-        unknown_s=max(0.0, counted_s - known),
-        maintenance_s=max(0.0, (end - start).total_seconds() - counted_s),
-    )
+    bounds = [(_aware(start, "start").timestamp(), _aware(end, "end").timestamp())]
+    return _sweep(_timeline(spans, _merged(maintenance)), bounds)[0]
 
 
 @dataclass(slots=True)
@@ -273,11 +238,25 @@ def daily(
     One sweep over the days and the timeline in POSIX seconds: a page of 50 components
     over 90 days is 4,500 tallies, and datetime arithmetic per overlap took 150 ms.
     """
-    pieces = _timeline(spans, _merged(maintenance))
+    days = _local_days(last, count, zone)
     limit = math.inf if now is None else _aware(now, "now").timestamp()
-    bars, first = [], 0
-    for day, start, day_end, lo, day_hi in _local_days(last, count, zone):
-        hi = max(lo, min(day_hi, limit))
+    bounds = [(lo, max(lo, min(hi, limit))) for _, _, _, lo, hi in days]
+    tallies = _sweep(_timeline(spans, _merged(maintenance)), bounds)
+    return [
+        Day(day, start, end if hi == day_hi else datetime.fromtimestamp(hi, UTC), counted)
+        for (day, start, end, _, day_hi), (_, hi), counted in zip(
+            days, bounds, tallies, strict=True
+        )
+    ]
+
+
+def _sweep(
+    pieces: list[tuple[float, float, object]], bounds: Sequence[tuple[float, float]]
+) -> list[Tally]:
+    """A tally of the :func:`_timeline` ``pieces`` within each ``(lo, hi)`` of ``bounds``
+    (ascending, disjoint), in one pass over both."""
+    tallies, first = [], 0
+    for lo, hi in bounds:
         while first < len(pieces) and pieces[first][1] <= lo:
             first += 1
         healthy = degraded = unhealthy = planned = 0.0
@@ -295,7 +274,6 @@ def daily(
                 else:
                     planned += overlap
             index += 1
-        end = day_end if hi == day_hi else datetime.fromtimestamp(hi, UTC)
         unknown = max(0.0, (hi - lo) - healthy - degraded - unhealthy - planned)
-        bars.append(Day(day, start, end, Tally(healthy, degraded, unhealthy, unknown, planned)))
-    return bars
+        tallies.append(Tally(healthy, degraded, unhealthy, unknown, planned))
+    return tallies
