@@ -22,7 +22,7 @@ from probes.result import CallResult, Outcome
 from store import health
 from store.pool import AsyncConn, Pool, transaction
 from thresholds.evaluate import Evaluation, Observation, Reason, evaluate
-from thresholds.metrics import ASR
+from thresholds.metrics import WINDOWED
 from thresholds.rules import Policy, Rule
 from thresholds.states import State
 
@@ -49,6 +49,13 @@ class Change:
     cause: str
 
 
+NOT_ATTEMPTED = (Outcome.INVALID_INPUT, Outcome.ENGINE_ERROR)
+"""Runs that never reached the far end: not seizures, so outside ASR and SCR."""
+
+NOT_COMPLETED = (Outcome.DROPPED, Outcome.NEGOTIATION_FAILED)
+"""Answered calls that are not completed sessions (RFC 6076 SCR)."""
+
+
 def observation(result: CallResult) -> Observation:
     """The engine's view of one result: its outcome and metric values by metric name."""
     loss = [v for v in (result.rx_loss_pct, result.tx_loss_pct) if v is not None]
@@ -67,9 +74,10 @@ def observation(result: CallResult) -> Observation:
         "load_cpu": result.load_cpu,
         "load_ram": result.load_ram,
     }
-    answered = None
-    if result.kind == "sip_call" and result.outcome is not Outcome.INVALID_INPUT:
+    answered = completed = None
+    if result.kind == "sip_call" and result.outcome not in NOT_ATTEMPTED:
         answered = result.sip_status is not None and 200 <= result.sip_status < 300
+        completed = answered and result.outcome not in NOT_COMPLETED
     return Observation(
         run_id=str(result.run_id),
         at=result.started_at,
@@ -78,6 +86,7 @@ def observation(result: CallResult) -> Observation:
         outcome=_outcome_text(result),
         values=values,
         answered=answered,
+        completed=completed,
     )
 
 
@@ -103,12 +112,12 @@ def rules_for(config: health.ProbeHealthConfig) -> list[Rule]:
 
 
 def history_depth(config: health.ProbeHealthConfig) -> int:
-    """Newest results per location the engine sees: the ASR window when an ASR rule
-    exists, else three times the hysteresis streaks (a streak that began earlier no
+    """Newest results per location the engine sees: the ASR window when an ASR or SCR
+    rule exists, else three times the hysteresis streaks (a streak that began earlier no
     longer decides), capped by :data:`HISTORY_CAP`."""
     policy = policy_for(config)
     depth = 3 * (policy.failures_to_unhealthy + policy.successes_to_recover)
-    if any(rule.get("metric") == ASR for rule in config.rules):
+    if any(rule.get("metric") in WINDOWED for rule in config.rules):
         depth = max(depth, policy.asr_window)
     return min(depth, HISTORY_CAP)
 

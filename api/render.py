@@ -8,6 +8,14 @@ from probes.result import CallResult, Outcome
 
 _ROWS: tuple[tuple[str, str, str], ...] = (
     ("sip_status", "Final SIP status", ""),
+    ("provisional_status", "Highest provisional (1xx)", ""),
+    ("redirect_to", "Redirected to", ""),
+    ("answer_codecs", "Codecs in the far end's answer", ""),
+    ("media_direction", "Media direction answered", ""),
+    ("ended_by", "Ended by", ""),
+    ("dropped_after_ms", "Dropped after answer", "ms"),
+    ("end_reason", "Far end's Reason header", ""),
+    ("audio_failed", "Audio missing", ""),
     ("register_ms", "Registration delay (RRD, RFC 6076)", "ms"),
     ("pdd_ms", "Post-dial delay (SRD to 18x, RFC 6076)", "ms"),
     ("setup_ms", "Setup time (INVITE to 200)", "ms"),
@@ -30,7 +38,7 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("id_delay", "  Id (delay)", ""),
 )
 
-_STYLE = {Outcome.OK: "green", Outcome.NO_AUDIO: "yellow"}
+_STYLE = {Outcome.OK: "green", Outcome.NO_AUDIO: "yellow", Outcome.DROPPED: "yellow"}
 
 
 def result_table(result: CallResult) -> Table:

@@ -28,6 +28,22 @@ Metric definitions (units in the field name):
 - ``r_factor`` / ``emodel_mos``: ITU-T G.107 transmission rating and MOS-CQE
   from measured loss, jitter-buffer discards, delay and codec (G.113 Ie/Bpl);
   ``ie_eff``, ``id_delay`` and ``r0`` break the R down so a user sees why.
+  Scores, loss and jitter are ``None`` when no audio flowed: no packets is not 0 %
+  loss, and a silent call has no quality to rate.
+
+What happened on the wire (``sip_status`` is only ever a response that arrived):
+
+- ``provisional_status``: the highest 1xx answer to the INVITE (100 Trying, 180,
+  183), so a setup timeout says whether the far end said anything at all.
+- ``redirect_to``: the Contact of a 3xx final answer.
+- ``answer_codecs`` / ``media_direction``: the audio codecs and direction
+  attribute (RFC 3264) of the far end's SDP answer.
+- ``ended_by``: ``far_end`` when its BYE ended the call, ``probe`` when we did.
+- ``dropped_after_ms`` / ``end_reason``: for a dropped call, answer to the far
+  end's BYE, and that BYE's Reason header (RFC 3326, e.g. a Q.850 cause).
+- ``audio_failed``: for ``no_audio``, which way audio did not flow: ``inbound``
+  (nothing, or silence, reached us), ``outbound`` (the far end refused our audio
+  by its SDP, or its RTCP reports receiving none) or ``both``.
 
 Fields of the other probe kinds (all share this one type):
 
@@ -55,9 +71,13 @@ class Outcome(StrEnum):
     """What happened to the run as a whole."""
 
     OK = "ok"  # call answered, media measured
-    NO_AUDIO = "no_audio"  # answered, but nothing (or only silence) came back
-    SIP_ERROR = "sip_error"  # a final non-2xx answer (486, 503, 488, ...)
+    NO_AUDIO = "no_audio"  # answered, but audio did not flow one way or both
+    DROPPED = "dropped"  # answered, then the far end hung up before the talk time ended
+    NEGOTIATION_FAILED = "negotiation_failed"  # 2xx without SDP, or no codec in common
+    SIP_ERROR = "sip_error"  # a final 4xx-6xx answer (486, 503, 488, ...)
+    REDIRECTED = "redirected"  # a final 3xx not followed (off, hop limit, or a loop)
     SETUP_TIMEOUT = "setup_timeout"  # no final answer within the setup timeout
+    UNREACHABLE = "unreachable"  # no SIP response at all: the transport failed
     REGISTER_FAILED = "register_failed"  # REGISTER refused (401/403) or timed out
     INVALID_INPUT = "invalid_input"  # bad URI, bad audio: nothing was dialled
     ENGINE_ERROR = "engine_error"  # our side failed (transport bind, worker died)
@@ -110,6 +130,14 @@ class CallResult:
     latency_ms: float | None = None
     load_cpu: float | None = None
     load_ram: float | None = None
+    provisional_status: int | None = None
+    redirect_to: str | None = None
+    answer_codecs: str | None = None
+    media_direction: str | None = None
+    ended_by: str | None = None
+    dropped_after_ms: float | None = None
+    end_reason: str | None = None
+    audio_failed: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (uuid and datetime as strings)."""

@@ -32,6 +32,7 @@ _LABELS = {
     "setup_ms": "Call setup time",
     "register_ms": "Registration time",
     "asr_pct": "Answer-seizure ratio",
+    "scr_pct": "Session completion ratio",
     "latency_ms": "Response time",
     "load_cpu": "CPU load",
     "load_ram": "Memory load",

@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from thresholds.hysteresis import settle
 from thresholds.judge import Observation, judge
-from thresholds.metrics import ASR
+from thresholds.metrics import ASR, SCR
 from thresholds.quorum import rollup
 from thresholds.reasons import Reason, Verdict, breach_reasons, merge
 from thresholds.rules import Policy, Rule
@@ -53,7 +53,8 @@ def _unique(observations: Iterable[Observation]) -> Iterable[Observation]:
 
 def _order(obs: Observation) -> tuple[object, ...]:
     values = tuple(sorted((name, repr(value)) for name, value in obs.values.items()))
-    return (obs.at, obs.run_id, obs.location, obs.ok, obs.outcome, repr(obs.answered), values)
+    calls = (repr(obs.answered), repr(obs.completed))
+    return (obs.at, obs.run_id, obs.location, obs.ok, obs.outcome, *calls, values)
 
 
 def _location(
@@ -61,22 +62,31 @@ def _location(
 ) -> Verdict:
     name = runs[-1].location
     found = settle((judge(obs, rules, policy) for obs in runs), name, policy)
-    found = merge(found, _asr(runs, rules, policy))
+    found = merge(found, _window(runs, rules, policy, ASR, [obs.answered for obs in runs]))
+    found = merge(found, _window(runs, rules, policy, SCR, [obs.completed for obs in runs]))
     return _freshness(found, runs[-1], policy, now)
 
 
-def _asr(runs: Sequence[Observation], rules: Sequence[Rule], policy: Policy) -> list[Reason]:
-    calls = [obs.answered for obs in runs if obs.answered is not None][-policy.asr_window :]
+def _window(
+    runs: Sequence[Observation],
+    rules: Sequence[Rule],
+    policy: Policy,
+    metric: str,
+    flags: Sequence[bool | None],
+) -> list[Reason]:
+    """A ratio over the newest ``asr_window`` calls (ASR: answered, SCR: completed)."""
+    calls = [flag for flag in flags if flag is not None][-policy.asr_window :]
     if not calls:
         return []
     value = 100.0 * sum(calls) / len(calls)
     scope = f" over {len(calls)} calls"
     name = runs[-1].location
+    rule_id = metric.removesuffix("_pct")
     return [
         reason
         for rule in rules
-        if rule.metric == ASR
-        for reason in breach_reasons(rule, value, name, rule_id="asr", scope=scope)
+        if rule.metric == metric
+        for reason in breach_reasons(rule, value, name, rule_id=rule_id, scope=scope)
     ]
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from thresholds.metrics import ASR
+from thresholds.metrics import WINDOWED
 from thresholds.reasons import Reason, Verdict, breach_reasons, describe, verdict
 from thresholds.rules import Policy, Rule
 from thresholds.states import State
@@ -16,7 +16,8 @@ class Observation:
 
     ``ok`` is whether the run succeeded; ``outcome`` its raw outcome text ("ok", "timeout",
     "sip_error (486)"); ``values`` are keyed by metric name (missing or None: not measured);
-    ``answered`` says, for calls, whether the call was answered (feeds ASR).
+    ``answered`` says, for calls, whether the call was answered (feeds ASR) and
+    ``completed`` whether it was set up and lasted until we hung up (feeds SCR).
     """
 
     run_id: str
@@ -26,13 +27,14 @@ class Observation:
     outcome: str
     values: Mapping[str, float | None]
     answered: bool | None = None
+    completed: bool | None = None
 
 
 def judge(obs: Observation, rules: Sequence[Rule], policy: Policy) -> Verdict:
     """The worst state this run reaches with every reason for it; healthy has no reasons.
 
-    A failed run is unhealthy (rule "outcome"). ASR rules are skipped: ASR is a window
-    of calls, judged by ``evaluate``.
+    A failed run is unhealthy (rule "outcome"). ASR and SCR rules are skipped: they
+    judge a window of calls, in ``evaluate``.
     """
     return verdict([*_outcome(obs), *_rules(obs, rules), *_crisp(obs, policy)])
 
@@ -46,7 +48,7 @@ def _outcome(obs: Observation) -> Iterator[Reason]:
 def _rules(obs: Observation, rules: Sequence[Rule]) -> Iterator[Reason]:
     for rule in rules:
         value = obs.values.get(rule.metric)
-        if rule.metric != ASR and value is not None:
+        if rule.metric not in WINDOWED and value is not None:
             yield from breach_reasons(rule, value, obs.location)
 
 

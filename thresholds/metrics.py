@@ -15,7 +15,9 @@ class Metric:
 
 
 ASR = "asr_pct"
-"""The metric judged over a sliding window of calls, never on one run."""
+SCR = "scr_pct"
+WINDOWED = (ASR, SCR)
+"""Metrics judged over a sliding window of calls (``asr_window``), never on one run."""
 
 _ALL = (
     Metric(
@@ -77,7 +79,16 @@ _ALL = (
         name=ASR,
         unit="%",
         higher_is_better=True,
-        description="Answer-seizure ratio over a sliding window of calls",
+        description="Answer-seizure ratio over a sliding window of calls (ITU-T E.411)",
+    ),
+    Metric(
+        name=SCR,
+        unit="%",
+        higher_is_better=True,
+        description=(
+            "Session completion ratio over the same window (RFC 6076 section 4.9): calls"
+            " answered with media agreed and not dropped by the far end, of all attempts"
+        ),
     ),
     Metric(
         name="latency_ms",

@@ -148,6 +148,7 @@ async def _call(
         setup_timeout_s=spec.timeout_s,
         registration=registration,
         probe=spec.probe_name,
+        max_redirects=options.follow_redirects,
     )
     if runtime is None:
         return replace(base, outcome=Outcome.ENGINE_ERROR, error="this agent has no call engine")

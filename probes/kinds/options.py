@@ -30,6 +30,9 @@ class SipCallOptions(_Options):
     registrar: str | None = Field(default=None, max_length=500)
     username: str | None = Field(default=None, max_length=200)
     realm: str = Field(default="*", max_length=200)
+    follow_redirects: int = Field(
+        default=0, ge=0, le=10, description="3xx hops to follow; a loop is reported"
+    )
 
 
 class SipOptionsOptions(_Options):

@@ -22,7 +22,8 @@ from typing import Any
 
 import pjsua2 as pj
 
-from probes.sip.spec import CallSpec, RawCall, Registration, StreamCounters
+from probes.sip.heard import Heard
+from probes.sip.spec import Answer, CallSpec, RawCall, Registration, StreamCounters
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,16 @@ class _Job:
     early_at: float | None = None
     confirmed_at: float | None = None
     hangup_at: float | None = None
+    released_at: float | None = None
     disconnected: bool = False
     status: int | None = None
     reason: str | None = None
     timed_out: bool = False
     error: str | None = None
     stream: StreamCounters | None = None
+    heard: Heard = field(default_factory=Heard)
+    media_status: int | None = None
+    redirect_loop: bool = False
     reported: bool = False
     slot: int = 0
 
@@ -122,7 +127,11 @@ class _Call(pj.Call):  # type: ignore[misc]
         super().__init__(account)
         self.job = job
 
+    def onCallTsxState(self, prm: Any) -> None:
+        _hear(self.job, prm.e)
+
     def onCallState(self, prm: Any) -> None:
+        _hear(self.job, prm.e)
         info = self.getInfo()
         now = time.monotonic()
         job = self.job
@@ -136,11 +145,41 @@ class _Call(pj.Call):  # type: ignore[misc]
             if job.confirmed_at is None and not job.timed_out:
                 job.status, job.reason = int(info.lastStatusCode), str(info.lastReason)
 
+    def onCallRedirected(self, prm: Any) -> int:
+        """Follow a 3xx only when the spec allows another hop and the target is new."""
+        job = self.job
+        _hear(job, prm.e)  # the 3xx itself: it comes here before any state callback
+        # pjsua2 prints the target without its port: the Contact as received is exact.
+        target = job.heard.redirect_to or str(prm.targetUri).strip("<>")
+        if job.spec.max_redirects == 0:
+            return int(pj.PJSIP_REDIRECT_STOP)
+        if target in (job.spec.uri, *job.heard.redirects):
+            job.redirect_loop = True
+            return int(pj.PJSIP_REDIRECT_STOP)
+        if len(job.heard.redirects) >= job.spec.max_redirects:
+            return int(pj.PJSIP_REDIRECT_STOP)
+        job.heard.redirects.append(target)
+        return int(pj.PJSIP_REDIRECT_ACCEPT)
+
     def onCallMediaState(self, prm: Any) -> None:
         info = self.getInfo()
         for media in info.media:
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-                _connect_audio(self.job, self.getAudioMedia(media.index))
+            if media.type == pj.PJMEDIA_TYPE_AUDIO:
+                self.job.media_status = int(media.status)
+                if media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                    _connect_audio(self.job, self.getAudioMedia(media.index))
+
+    def onStreamDestroyed(self, prm: Any) -> None:
+        """A stream the far end ended: its counters, read while it still exists."""
+        if self.job.stream is None:
+            self.job.stream = read_stream(self, int(prm.streamIdx))
+
+
+def _hear(job: _Job, event: Any) -> None:
+    if event.type == pj.PJSIP_EVENT_TSX_STATE:
+        tsx = event.body.tsxState
+        if tsx.type == pj.PJSIP_EVENT_RX_MSG:
+            job.heard.receive(str(tsx.src.rdata.wholeMsg), time.monotonic())
 
 
 def _connect_audio(job: _Job, audio: Any) -> None:
@@ -299,8 +338,13 @@ class Worker:
         assert job.confirmed_at is not None
         if job.disconnected:
             self._release(job)
+        elif job.media_status is not None and not _media_usable(job):
+            # The answer left no usable audio: measure the empty stream and end the
+            # call now rather than hold a dead line for the talk time.
+            job.stream = read_stream(job.call, 0)
+            self._hangup(job, now)
         elif now - job.confirmed_at >= job.spec.talk_s:
-            job.stream = self._read_stream(job)
+            job.stream = read_stream(job.call, 0)
             self._hangup(job, now)
 
     def _step_hanging_up(self, job: _Job, now: float) -> None:
@@ -318,29 +362,6 @@ class Worker:
             log.info("hangup failed", extra={"job": job.job_id, "error": exc.info(False)})
             job.disconnected = True
 
-    def _read_stream(self, job: _Job) -> StreamCounters | None:
-        """Read RTP/RTCP/jitter-buffer counters; must happen before hangup."""
-        try:
-            stat = job.call.getStreamStat(0)
-            info = job.call.getStreamInfo(0)
-        except pj.Error:
-            return None
-        rx, tx, rtt, jb = stat.rtcp.rxStat, stat.rtcp.txStat, stat.rtcp.rttUsec, stat.jbuf
-        got_rr = rtt.n > 0
-        return StreamCounters(
-            codec=str(info.codecName),
-            rx_packets=int(rx.pkt),
-            rx_lost=int(rx.loss),
-            rx_jitter_mean_us=float(rx.jitterUsec.mean),
-            rx_jitter_max_us=float(rx.jitterUsec.max),
-            tx_packets=int(tx.pkt),
-            tx_lost=int(tx.loss) if got_rr else None,
-            rtt_mean_us=float(rtt.mean) if got_rr else None,
-            jb_discards=int(jb.discard),
-            jb_empty=int(jb.empty),
-            jb_avg_delay_ms=float(jb.avgDelayMsec),
-        )
-
     def _release(self, job: _Job) -> None:
         """Tear down a finished call's objects (outside any callback), then report it.
 
@@ -356,13 +377,13 @@ class Worker:
             job.account = None
         gc.collect()
         if recorded:
-            job.phase, job.hangup_at = "finalizing", time.monotonic()
+            job.phase, job.released_at = "finalizing", time.monotonic()
         else:
             self._forget(job, recorded=False)
 
     def _step_finalizing(self, job: _Job, now: float) -> None:
-        assert job.hangup_at is not None
-        if wav_complete(job.spec.record_to) or now - job.hangup_at > FINALIZE_TIMEOUT_S:
+        assert job.released_at is not None
+        if wav_complete(job.spec.record_to) or now - job.released_at > FINALIZE_TIMEOUT_S:
             self._forget(job, recorded=True)
 
     def _forget(self, job: _Job, recorded: bool) -> None:
@@ -388,20 +409,58 @@ class Worker:
         self.ep.libDestroy()
 
 
+def read_stream(call: Any, index: int) -> StreamCounters | None:
+    """RTP/RTCP/jitter-buffer counters of a live stream (before hangup, or as it ends)."""
+    try:
+        stat = call.getStreamStat(index)
+        info = call.getStreamInfo(index)
+    except pj.Error:
+        return None
+    rx, tx, rtt, jb = stat.rtcp.rxStat, stat.rtcp.txStat, stat.rtcp.rttUsec, stat.jbuf
+    got_rr = rtt.n > 0
+    return StreamCounters(
+        codec=str(info.codecName),
+        rx_packets=int(rx.pkt),
+        rx_lost=int(rx.loss),
+        rx_jitter_mean_us=float(rx.jitterUsec.mean),
+        rx_jitter_max_us=float(rx.jitterUsec.max),
+        tx_packets=int(tx.pkt),
+        tx_lost=int(tx.loss) if got_rr else None,
+        rtt_mean_us=float(rtt.mean) if got_rr else None,
+        jb_discards=int(jb.discard),
+        jb_empty=int(jb.empty),
+        jb_avg_delay_ms=float(jb.avgDelayMsec),
+    )
+
+
 def _ms(start: float | None, end: float | None) -> float | None:
     return None if start is None or end is None else round((end - start) * 1000.0, 3)
 
 
+def _media_usable(job: _Job) -> bool:
+    """Audio can flow at least one way (held media still counts: it is measured)."""
+    return job.media_status in (
+        pj.PJSUA_CALL_MEDIA_ACTIVE,
+        pj.PJSUA_CALL_MEDIA_REMOTE_HOLD,
+        pj.PJSUA_CALL_MEDIA_LOCAL_HOLD,
+    )
+
+
 def _raw_call(job: _Job, recorded: bool) -> RawCall:
     talk = None
-    if job.confirmed_at is not None and job.hangup_at is not None:
-        talk = round(job.hangup_at - job.confirmed_at, 3)
+    ended = job.hangup_at or job.heard.bye_at
+    if job.confirmed_at is not None and ended is not None:
+        talk = round(ended - job.confirmed_at, 3)
     error = job.error
     if job.reg_status is not None and job.reg_status // 100 != 2:
         error = error or f"REGISTER refused with {job.reg_status}"
+    heard = job.heard
     return RawCall(
-        sip_status=None if job.timed_out else job.status,
-        sip_reason=None if job.timed_out else job.reason,
+        sip_status=None if job.timed_out else heard.final_status,
+        sip_reason=None if job.timed_out else heard.final_reason,
+        local_status=job.status,
+        local_reason=job.reason,
+        provisional_status=heard.provisional,
         register_status=job.reg_status,
         register_ms=_ms(job.reg_sent_at, job.reg_at),
         pdd_ms=_ms(job.invite_at, job.early_at),
@@ -411,7 +470,23 @@ def _raw_call(job: _Job, recorded: bool) -> RawCall:
         error=error,
         stream=job.stream,
         recording=job.spec.record_to if recorded and Path(job.spec.record_to).exists() else None,
+        answer=None if heard.answer_sdp is None else Answer.of(heard.answer_sdp),
+        media_active=_media_usable(job),
+        redirect_to=heard.redirect_to,
+        redirects=tuple(heard.redirects),
+        redirect_loop=job.redirect_loop,
+        far_end_bye=heard.bye_at is not None,
+        dropped_after_ms=_dropped_after(job),
+        end_reason=heard.bye_reason,
     )
+
+
+def _dropped_after(job: _Job) -> float | None:
+    """ms from the answer to the far end's BYE, when it came before we hung up."""
+    bye = job.heard.bye_at
+    if bye is None or job.confirmed_at is None or job.hangup_at is not None:
+        return None
+    return _ms(job.confirmed_at, bye)
 
 
 def serve(conn: Connection, config: WorkerConfig) -> None:

@@ -57,7 +57,10 @@ def test_ringing_forever_hits_the_setup_timeout(
     assert result.outcome is Outcome.SETUP_TIMEOUT
     assert result.sip_status is None
     assert result.pdd_ms is not None and result.pdd_ms < 1000  # the 180 arrived
-    assert "3 s" in (result.error or "")
+    assert result.provisional_status == 180
+    assert result.error is not None and result.error.startswith(
+        "no final answer within 3 s; it rang (180) after"
+    )
     assert elapsed < 3 + 2
 
 
@@ -73,7 +76,8 @@ def test_a_target_that_never_answers_times_out_within_two_seconds(
         )
         elapsed = time.monotonic() - started
     assert result.outcome is Outcome.SETUP_TIMEOUT
-    assert result.pdd_ms is None
+    assert result.pdd_ms is None and result.provisional_status is None
+    assert result.error == "no final answer within 4 s; no response at all, not even 100 Trying"
     assert elapsed < 4 + 2
 
 
@@ -85,5 +89,5 @@ def test_a_peer_that_answers_without_media_is_no_audio(engine_runner: CallRunner
         stop(proc)
     assert result.outcome is Outcome.NO_AUDIO
     assert result.sip_status == 200
-    assert result.pesq_mos is None
+    assert result.pesq_mos is None and result.emodel_mos is None and result.rx_loss_pct is None
     assert result.error is not None and "no audio" in result.error

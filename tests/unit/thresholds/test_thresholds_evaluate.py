@@ -18,6 +18,7 @@ def obs(
     location: str = "ams",
     *,
     answered: bool | None = None,
+    completed: bool | None = None,
     values: dict[str, float | None] | None = None,
 ) -> Observation:
     return Observation(
@@ -28,6 +29,7 @@ def obs(
         outcome="ok" if kind != "U" else "timeout",
         values=values if values is not None else {"mos": RUNS[kind]},
         answered=answered,
+        completed=completed,
     )
 
 
@@ -246,6 +248,25 @@ def test_asr_reason_text_and_calls_without_answer_flag() -> None:
     found = evaluate(runs, [ASR_RULE], Policy(failures_to_unhealthy=99), T0)
     assert found.state is U
     assert found.reasons[0].text == "asr_pct 50.00 equal to critical 50.00 over 4 calls at ams"
+
+
+SCR_RULE = Rule(metric="scr_pct", warning=95.0, critical=80.0)
+
+
+def test_a_trunk_that_answers_every_call_but_drops_some_turns_degraded_by_scr() -> None:
+    # Every call answered (ASR 100 %), 1 in 10 dropped by the far end mid-call.
+    runs = [obs(m, "D" if m == 4 else "H", answered=True, completed=m != 4) for m in range(10)]
+    policy = Policy(failures_to_unhealthy=99)
+    found = evaluate(runs, [ASR_RULE, SCR_RULE], policy, T0)
+    assert found.state is D
+    assert [(r.rule, r.value) for r in found.reasons] == [("scr", 90.0)]
+    assert found.reasons[0].text == "scr_pct 90.00 below warning 95.00 over 10 calls at ams"
+
+
+def test_scr_counts_unanswered_calls_as_not_completed() -> None:
+    runs = [obs(m, answered=m < 8, completed=m < 8) for m in range(10)]
+    found = evaluate(runs, [SCR_RULE], Policy(failures_to_unhealthy=99), T0)
+    assert [(r.rule, r.value, r.state) for r in found.reasons] == [("scr", 80.0, U)]
 
 
 def test_asr_without_rule_or_calls_is_ignored() -> None:

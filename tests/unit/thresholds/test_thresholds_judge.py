@@ -4,13 +4,13 @@ from datetime import UTC, datetime
 import pytest
 
 from thresholds.evaluate import Observation, Reason, judge
-from thresholds.metrics import ASR, METRICS
+from thresholds.metrics import METRICS, WINDOWED
 from thresholds.rules import Policy, Rule
 from thresholds.states import State
 
 AT = datetime(2025, 1, 1, tzinfo=UTC)
 
-# (warning, critical) per metric; ASR is judged over a window (see test_thresholds_evaluate).
+# (warning, critical) per metric; ASR and SCR are judged over a window (test_thresholds_evaluate).
 BOUNDS = {
     "mos": (3.8, 3.5),
     "pesq_mos": (3.8, 3.5),
@@ -49,7 +49,7 @@ def boundary_cases() -> Iterator[object]:
 
 
 def test_table_covers_every_per_run_metric() -> None:
-    assert set(BOUNDS) == set(METRICS) - {ASR}
+    assert set(BOUNDS) == set(METRICS) - set(WINDOWED)
 
 
 @pytest.mark.parametrize(("metric", "value", "expected"), list(boundary_cases()))
@@ -108,8 +108,10 @@ def test_unmeasured_values_are_not_judged() -> None:
     assert judge(run({"mos": None}), rules, Policy()) == (State.HEALTHY, ())
 
 
-def test_asr_rules_are_not_judged_on_one_run() -> None:
-    assert judge(run({ASR: 0.0}), [Rule(metric=ASR, critical=50.0)], Policy())[0] is State.HEALTHY
+@pytest.mark.parametrize("metric", WINDOWED)
+def test_window_rules_are_not_judged_on_one_run(metric: str) -> None:
+    rule = Rule(metric=metric, critical=50.0)
+    assert judge(run({metric: 0.0}), [rule], Policy())[0] is State.HEALTHY
 
 
 def test_worst_rule_wins_and_all_its_reasons_are_returned() -> None:

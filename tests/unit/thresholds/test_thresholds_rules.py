@@ -18,11 +18,12 @@ EXPECTED_METRICS = {
     "setup_ms",
     "register_ms",
     "asr_pct",
+    "scr_pct",
     "latency_ms",
     "load_cpu",
     "load_ram",
 }
-HIGHER_IS_BETTER = {"mos", "pesq_mos", "emodel_mos", "r_factor", "asr_pct"}
+HIGHER_IS_BETTER = {"mos", "pesq_mos", "emodel_mos", "r_factor", "asr_pct", "scr_pct"}
 
 
 def test_metric_names_are_exactly_the_published_ones() -> None:
