@@ -156,15 +156,10 @@ def agent(
 ) -> subprocess.Popen[bytes]:
     """Start the location's ``n``-th agent, talking to API ``n``, with its own spool."""
     spool = tmp / f"spool-{location}-{n}"
-    command = [
-        "agent",
-        "--api",
-        f"http://127.0.0.1:{ports[n]}",
-        "--token",
-        world.tokens[location][n],
-    ]
-    command += ["--location", location, "--no-calls", "--spool", str(spool)]
-    return _callprobe(*command, environ=environ)
+    command = ["agent", "--api", f"http://127.0.0.1:{ports[n]}", "--location", location]
+    command += ["--no-calls", "--spool", str(spool)]
+    token = {"CALLPROBE_AGENT_TOKEN": world.tokens[location][n]}
+    return _callprobe(*command, environ={**environ, **token})
 
 
 def agents(

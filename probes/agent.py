@@ -1,20 +1,29 @@
 """The agent: lease due runs from the API, run them with bounded concurrency, post results.
 
-It holds no database credentials, only an agent token. Results are posted in
-batches; when the API cannot take them (unreachable, 5xx) they go to a durable
-spool and are replayed, oldest first, once the API answers again. Runs are
-idempotent by ``run_id`` on the API side, so a replay after a lost answer is
-harmless. Stop it by setting the ``stop`` event: it stops leasing, finishes the
-runs in hand (up to ``drain_timeout_s``), then posts or spools what it has.
+It holds no database credentials, only an agent token, and talks to the API
+over HTTPS (plain HTTP only to a loopback address, or when explicitly allowed),
+so the token and the probes' secrets never cross a network in clear text.
+Results are posted in batches; when the API cannot take them (unreachable,
+5xx) they go to a durable spool and are replayed, oldest first, once the API
+answers again. Runs are idempotent by ``run_id`` on the API side, so a replay
+after a lost answer is harmless. A result the API refuses for good (not this agent's run, dated
+outside its lease) is set aside in the spool's ``rejected/`` folder with the
+reason, never replayed. A run's secret is scrubbed from its result before the
+result is posted or spooled, so no spool file holds a secret. Stop it by setting
+the ``stop`` event: it stops leasing, finishes the runs in hand (up to
+``drain_timeout_s``), then posts or spools what it has.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,9 +35,44 @@ from probes.spool import Spool
 
 log = logging.getLogger(__name__)
 
+REDACTED = "[redacted]"
+_IDENTITY = frozenset({"run_id", "started_at", "outcome", "probe_id", "kind", "transport", "codec"})
+"""Fields the agent sets from fixed vocabularies: never scrubbed, however short a secret."""
+
 
 class AgentRejected(RuntimeError):
     """The API refused the agent itself (bad token, wrong location): retrying cannot help."""
+
+
+class InsecureApiUrl(ValueError):
+    """The API URL would send the agent's token and the probes' secrets in clear text."""
+
+
+def check_api_url(url: str, *, allow_insecure_http: bool = False) -> None:
+    """Pass for an https:// URL, or http:// to a loopback host (or with the override).
+
+    Raises :class:`InsecureApiUrl` saying why otherwise.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme != "http" or not parts.hostname:
+        raise InsecureApiUrl(f"the API URL must be https://host[:port], not {url!r}")
+    if not (allow_insecure_http or _loopback(parts.hostname)):
+        raise InsecureApiUrl(
+            f"refusing plain-HTTP API URL {url!r}: the agent token and SIP passwords would"
+            " cross the network in clear text; use https:// (or --allow-insecure-http on a"
+            " network you trust)"
+        )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,6 +90,7 @@ class AgentConfig:
     max_backoff_s: float = 15.0
     http_timeout_s: float = 10.0
     drain_timeout_s: float = 30.0
+    allow_insecure_http: bool = False
 
 
 @dataclass(kw_only=True, slots=True)
@@ -57,12 +102,14 @@ class AgentStats:
     posted: int = 0
     spooled: int = 0
     replayed: int = 0
+    refused: int = 0
 
 
 class Agent:
     """One location's worker; see the module docstring."""
 
     def __init__(self, config: AgentConfig, runtime: CallRuntime | None = None) -> None:
+        check_api_url(config.api, allow_insecure_http=config.allow_insecure_http)
         self.config = config
         self.runtime = runtime
         self.stats = AgentStats()
@@ -135,7 +182,7 @@ class Agent:
                 secret=run.secret,
                 location=self.config.location,
             )
-            result = await run_check(spec, self.runtime)
+            result = redacted(await run_check(spec, self.runtime), run.secret)
         self.stats.executed += 1
         self._outbox.append(result)
 
@@ -150,39 +197,71 @@ class Agent:
         while self._outbox:
             batch = self._outbox[: self.config.batch_size]
             del self._outbox[: len(batch)]
-            if not await self._post(batch):
+            report = await self._post(batch)
+            if report is None:
                 self.stats.spooled += await asyncio.to_thread(self.spool.spool_all, batch)
+            else:
+                await self._set_aside(batch, report)
 
     async def _replay(self) -> None:
         pending = await asyncio.to_thread(self.spool.pending)
         for start in range(0, len(pending), self.config.batch_size):
             batch = pending[start : start + self.config.batch_size]
-            if not await self._post(batch):
+            report = await self._post(batch)
+            if report is None:
                 return
+            await self._set_aside(batch, report)
             await asyncio.to_thread(self.spool.acknowledge, [r.run_id for r in batch])
             self.stats.replayed += len(batch)
 
-    async def _post(self, batch: list[CallResult]) -> bool:
-        """Deliver a batch; False when the API could not take it (keep it)."""
+    async def _post(self, batch: list[CallResult]) -> IngestReport | None:
+        """Deliver a batch; None when the API could not take it (keep it)."""
         body = ResultBatch(results=[r.to_json() for r in batch])
         try:
             response = await self._client.post("/v1/agent/results", json=body.model_dump())
         except httpx.HTTPError as exc:
             log.warning("posting results failed: %s", exc)
-            return False
+            return None
         if response.status_code >= 500:
             log.warning("API answered %s to results", response.status_code)
-            return False
+            return None
         _raise_for_agent(response)
-        report = IngestReport.model_validate_json(response.content)
+        self.stats.posted += len(batch)
+        return IngestReport.model_validate_json(response.content)
+
+    async def _set_aside(self, batch: list[CallResult], report: IngestReport) -> None:
+        """Keep what the API refused for good in the spool's ``rejected/`` folder."""
         for problem in report.rejected:
             log.error("result refused: %s", problem)
-        self.stats.posted += len(batch)
-        return True
+        refused = [(batch[r.index], r.reason) for r in report.refused if 0 <= r.index < len(batch)]
+        if refused:
+            await asyncio.to_thread(self.spool.set_aside, refused)
+            self.stats.refused += len(refused)
 
     async def _drain(self) -> None:
         if self._in_hand:
             await asyncio.wait(set(self._in_hand), timeout=self.config.drain_timeout_s)
+
+
+def redacted(result: CallResult, secret: str | None) -> CallResult:
+    """``result`` with every occurrence of ``secret`` in its text replaced by [redacted]."""
+    if not secret:
+        return result
+    data = result.to_json()
+    cleaned = {
+        name: value if name in _IDENTITY else _scrub(value, secret) for name, value in data.items()
+    }
+    return result if cleaned == data else CallResult.from_json(cleaned)
+
+
+def _scrub(value: Any, secret: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(secret, REDACTED)
+    if isinstance(value, dict):
+        return {key: _scrub(item, secret) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, secret) for item in value]
+    return value
 
 
 def _raise_for_agent(response: httpx.Response) -> None:

@@ -61,9 +61,22 @@ class ResultBatch(BaseModel):
     results: list[dict[str, Any]] = Field(max_length=5000)
 
 
+class Refusal(BaseModel):
+    """A posted result the API will never store: posting it again cannot help."""
+
+    index: int = Field(description="Its position in the posted batch")
+    run_id: uuid.UUID | None = Field(description="Null when the item did not parse")
+    reason: str
+
+
 class IngestReport(BaseModel):
-    """What the API did with a batch: new rows, duplicates (already stored), refused."""
+    """What the API did with a batch: new rows, duplicates (already stored), refused.
+
+    ``rejected`` says why in words; ``refused`` (added compatibly, an older agent
+    ignores it) says the same per item, so an agent can set those results aside.
+    """
 
     accepted: int
     duplicates: int
     rejected: list[str]
+    refused: list[Refusal] = []

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 _TMP_PREFIX = ".partial-"
 REJECTED_DIR = "rejected"
-"""Unreadable files are moved here (kept for a human), so they never block a drain."""
+"""Unreadable files, and results the API refused for good, are kept here for a human,
+so they never block a drain and are never replayed."""
 
 
 class Spool:
@@ -47,6 +48,16 @@ class Spool:
         _fsync_directory(self.directory)
         return count
 
+    def set_aside(self, refused: Iterable[tuple[CallResult, str]]) -> None:
+        """Keep results the API refused for good, each with the reason, under ``rejected/``."""
+        rejected = self.directory / REJECTED_DIR
+        rejected.mkdir(exist_ok=True)
+        for result, reason in refused:
+            record = {"reason": reason, "result": result.to_json()}
+            _write_durably(rejected / f"{result.run_id}.json", json.dumps(record) + "\n")
+            log.warning("refused result set aside", extra={"run_id": str(result.run_id)})
+        _fsync_directory(rejected)
+
     def pending(self) -> list[CallResult]:
         """Every spooled result, oldest first."""
         found = (self._read(path) for path in self.directory.glob("*.json"))
@@ -63,13 +74,7 @@ class Spool:
         return self.directory / f"{run_id}.json"
 
     def _write(self, result: CallResult) -> None:
-        final = self._path(result.run_id)
-        partial = self.directory / f"{_TMP_PREFIX}{final.name}"
-        with partial.open("w", encoding="utf-8") as handle:
-            handle.write(json.dumps(result.to_json()) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(final)
+        _write_durably(self._path(result.run_id), json.dumps(result.to_json()) + "\n")
 
     def _read(self, path: Path) -> CallResult | None:
         try:
@@ -85,6 +90,16 @@ class Spool:
         rejected.mkdir(exist_ok=True)
         path.replace(rejected / path.name)
         log.warning("unreadable spool file set aside", extra={"path": str(path), "error": str(exc)})
+
+
+def _write_durably(final: Path, text: str) -> None:
+    """Write under a temporary name, fsync, then rename into place."""
+    partial = final.parent / f"{_TMP_PREFIX}{final.name}"
+    with partial.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(final)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 
 from statuspages.bars import Bar, DayView
 from statuspages.charts import Chart
+from statuspages.csv_cells import csv_cell
 from statuspages.incidents import human_duration
 from statuspages.sla import SlaReport
 from statuspages.view import ComponentView, PageView
@@ -93,12 +94,7 @@ def sla_csv(report: SlaReport) -> str:
     for row in report.rows:
         uptime = "" if row.uptime is None else f"{row.uptime * 100:.3f}"
         writer.writerow(
-            [report.month, _csv_text(row.component), uptime, row.downtime_min, row.no_data_min,
+            [report.month, csv_cell(row.component), uptime, row.downtime_min, row.no_data_min,
              row.maintenance_min, row.incidents]
         )  # fmt: skip
     return out.getvalue()
-
-
-def _csv_text(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -7,12 +7,20 @@ class StoreError(Exception):
     """Base of every error the store raises on purpose."""
 
     http_status: int = 500
+    code: str | None = None
+    """The error body's ``code`` when the status's generic one is not precise enough."""
 
 
 class DatabaseUnavailable(StoreError):
     """The database cannot be reached now (down, restarting, pool exhausted)."""
 
     http_status = 503
+
+
+class StatementTimeout(DatabaseUnavailable):
+    """A statement ran past the session's ``statement_timeout`` and was cancelled."""
+
+    code = "statement_timeout"
 
 
 class MigrationError(StoreError):
@@ -47,3 +55,9 @@ class Conflict(StoreError):
     """The change clashes with what is stored (a duplicate name, a revoked key's owner)."""
 
     http_status = 409
+
+
+class QuotaExceeded(Conflict):
+    """The project already has as many of something as its quota allows."""
+
+    code = "quota_exceeded"

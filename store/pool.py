@@ -4,7 +4,9 @@ Create one pool per process with :func:`create_pool` at the composition root and
 open it in the FastAPI lifespan (``await pool.open()``); nothing here keeps a
 global. Whatever means "the database is not there" (connection refused, server
 shutting down, pool exhausted) leaves this module as :class:`DatabaseUnavailable`,
-so callers outside ``store`` never handle psycopg exceptions.
+and a statement cancelled by the pool's ``statement_timeout`` as its subclass
+:class:`StatementTimeout`, so callers outside ``store`` never handle psycopg
+exceptions.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, TypeAlias
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from store.errors import DatabaseUnavailable
+from store.errors import DatabaseUnavailable, StatementTimeout
 
 AsyncConn: TypeAlias = psycopg.AsyncConnection[Any]
 Pool: TypeAlias = AsyncConnectionPool[AsyncConn]
@@ -25,20 +27,30 @@ CONNECT_TIMEOUT_S = 5
 
 
 def create_pool(
-    url: str, *, min_size: int = 1, max_size: int = 10, timeout: float = CONNECT_TIMEOUT_S
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    timeout: float = CONNECT_TIMEOUT_S,
+    statement_timeout_ms: int | None = None,
 ) -> Pool:
     """An unopened pool; connections are checked on checkout so a DB restart heals itself.
 
     ``timeout`` bounds the wait for a connection: past it the database counts as
-    unavailable. Connections are in autocommit mode: :func:`transaction` opens its
-    own, and :func:`statement` runs one statement without BEGIN/COMMIT round trips.
+    unavailable. ``statement_timeout_ms`` (set on every connection at connect
+    time) bounds each statement, so no session holds a connection for long.
+    Connections are in autocommit mode: :func:`transaction` opens its own, and
+    :func:`statement` runs one statement without BEGIN/COMMIT round trips.
     """
+    kwargs: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True}
+    if statement_timeout_ms is not None:
+        kwargs["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
     return AsyncConnectionPool(
         url,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,
-        kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True},
+        kwargs=kwargs,
         check=AsyncConnectionPool.check_connection,
         open=False,
     )
@@ -55,7 +67,7 @@ async def transaction(source: str | Pool) -> AsyncIterator[AsyncConn]:
         async with _connection(source) as conn, conn.transaction():
             yield conn
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+        raise _unavailable(exc) from exc
 
 
 @asynccontextmanager
@@ -65,7 +77,7 @@ async def statement(source: str | Pool) -> AsyncIterator[AsyncConn]:
         async with _connection(source) as conn:
             yield conn
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+        raise _unavailable(exc) from exc
 
 
 @contextmanager
@@ -76,6 +88,12 @@ def connect(url: str) -> Iterator[psycopg.Connection[Any]]:
             yield conn
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+
+
+def _unavailable(exc: psycopg.OperationalError) -> DatabaseUnavailable:
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return StatementTimeout(f"the database gave up on a statement: {exc}")
+    return DatabaseUnavailable(f"database unavailable: {exc}")
 
 
 @asynccontextmanager

@@ -4,14 +4,15 @@ Leasing is one transaction of row locks taken with ``FOR UPDATE SKIP LOCKED``,
 so any number of agents and API replicas can lease at once and a due slot is
 handed out exactly once (``runs`` is also unique per slot). A lease lasts the
 run's timeout (plus talk and scoring time for calls) plus a grace; one that
-expires without a result is handed out again with the same ``run_id``.
+expires without a result is handed out again with the same ``run_id``, and from
+then on only its new holder's result counts.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,15 @@ class LeasedRow:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Holder:
+    """The agent posting results: only runs leased to it can be completed."""
+
+    project_id: uuid.UUID
+    location_id: uuid.UUID
+    agent_id: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CompletedRun:
     """A run just marked complete: where its result belongs."""
 
@@ -46,6 +56,15 @@ class CompletedRun:
     target: str
     due_at: datetime
     leased_at: datetime
+
+
+@dataclass(kw_only=True, slots=True)
+class Completion:
+    """What happened to posted runs; a run in none of these was not leased to the agent."""
+
+    completed: list[CompletedRun] = field(default_factory=list)
+    duplicates: set[uuid.UUID] = field(default_factory=set)
+    outside_lease: set[uuid.UUID] = field(default_factory=set)
 
 
 # One statement (one round trip): expired leases first, then due slots up to the
@@ -105,18 +124,32 @@ JOIN probes p ON p.id = l.probe_id
 ORDER BY l.due_at
 """
 
-# Completes what is open and says which ids exist at all (the SELECT reads the
-# snapshot before the UPDATE, so completed and already-completed runs both show).
+# Completes what this agent holds, when the result started within the lease, and
+# gives every posted run of the agent's a verdict (the SELECT reads the snapshot
+# before the UPDATE; a run completed meanwhile by a concurrent post fails the
+# UPDATE's own ``completed_at IS NULL`` and is a duplicate). A run not leased to
+# the agent (never leased, another agent's, re-issued to another) has no row.
 _COMPLETE = """
-WITH done AS (
-    UPDATE runs SET completed_at = now()
-    WHERE run_id = ANY(%(ids)s) AND project_id = %(project)s AND location_id = %(location)s
-      AND completed_at IS NULL
-    RETURNING run_id, probe_id, target, due_at, leased_at
+WITH posted AS (
+    SELECT * FROM unnest(%(ids)s::uuid[], %(started)s::timestamptz[]) AS p (run_id, started_at)
+), mine AS (
+    SELECT r.run_id, r.completed_at IS NOT NULL AS done_before,
+           p.started_at BETWEEN r.leased_at - make_interval(secs => %(skew)s)
+                            AND now() + make_interval(secs => %(skew)s) AS in_lease
+    FROM runs r JOIN posted p ON p.run_id = r.run_id
+    WHERE r.project_id = %(project)s AND r.location_id = %(location)s AND r.leased_by = %(agent)s
+), done AS (
+    UPDATE runs r SET completed_at = now()
+    FROM mine m
+    WHERE r.run_id = m.run_id AND m.in_lease AND r.completed_at IS NULL
+    RETURNING r.run_id, r.probe_id, r.target, r.due_at, r.leased_at
 )
-SELECT r.run_id, d.run_id IS NOT NULL AS completed, d.probe_id, d.target, d.due_at, d.leased_at
-FROM runs r LEFT JOIN done d ON d.run_id = r.run_id
-WHERE r.run_id = ANY(%(ids)s) AND r.project_id = %(project)s AND r.location_id = %(location)s
+SELECT m.run_id,
+       CASE WHEN d.run_id IS NOT NULL THEN 'completed'
+            WHEN m.done_before OR m.in_lease THEN 'duplicate'
+            ELSE 'outside_lease' END AS verdict,
+       d.probe_id, d.target, d.due_at, d.leased_at
+FROM mine m LEFT JOIN done d ON d.run_id = m.run_id
 """
 
 
@@ -138,23 +171,29 @@ async def lease_runs(
 async def complete_runs(
     conn: AsyncConn,
     *,
-    run_ids: Sequence[uuid.UUID],
-    project_id: uuid.UUID,
-    location_id: uuid.UUID,
-) -> tuple[list[CompletedRun], set[uuid.UUID]]:
-    """Mark runs complete; returns the newly completed ones and every run id that exists.
+    started: Mapping[uuid.UUID, datetime],
+    holder: Holder,
+    skew_s: float,
+) -> Completion:
+    """Complete the posted runs (run id -> the result's ``started_at``) the agent holds.
 
-    A run id outside the agent's project and location is not "known": its result is refused.
+    A run counts only when leased to ``holder`` (its project, location and agent)
+    and its result started in ``[leased_at - skew_s, now + skew_s]``.
     """
-    params = {"ids": list(run_ids), "project": project_id, "location": location_id}
-    completed: list[CompletedRun] = []
-    known: set[uuid.UUID] = set()
-    for run_id, fresh, probe_id, target, due_at, leased_at in await (
+    params = {
+        "ids": list(started),
+        "started": list(started.values()),
+        "project": holder.project_id,
+        "location": holder.location_id,
+        "agent": holder.agent_id,
+        "skew": skew_s,
+    }
+    completion = Completion()
+    for run_id, verdict, probe_id, target, due_at, leased_at in await (
         await conn.execute(_COMPLETE, params)
     ).fetchall():
-        known.add(run_id)
-        if fresh:
-            completed.append(
+        if verdict == "completed":
+            completion.completed.append(
                 CompletedRun(
                     run_id=run_id,
                     probe_id=probe_id,
@@ -163,4 +202,8 @@ async def complete_runs(
                     leased_at=leased_at,
                 )
             )
-    return completed, known
+        elif verdict == "duplicate":
+            completion.duplicates.add(run_id)
+        else:
+            completion.outside_lease.add(run_id)
+    return completion

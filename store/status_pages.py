@@ -2,6 +2,11 @@
 
 Management functions are scoped by project; the public lookups (by slug or by a
 verified custom domain) are not, and return only what a page shows.
+
+A custom domain is unique among verified pages only, and the page that proves it
+by DNS takes it from every other page. The slug of a deleted or renamed page stays
+reserved to its project for a number of days; slug changes take a transaction-scoped
+advisory lock per slug, so a delete and another project's create cannot interleave.
 """
 
 from __future__ import annotations
@@ -122,6 +127,29 @@ _VERIFIED = (
     "UPDATE status_pages SET domain_verified_at = now() WHERE id = %(page)s"
     " AND custom_domain IS NOT DISTINCT FROM %(domain)s"
 )
+_DROP_OTHER_CLAIMS = """
+UPDATE status_pages SET custom_domain = NULL, domain_verified_at = NULL, updated_at = now()
+WHERE custom_domain = %(domain)s AND id <> %(page)s
+RETURNING slug
+"""
+
+SLUG_LOCK_CLASS = 0x736C7567
+"""First key of the per-slug advisory locks: "slug" in ASCII."""
+_SLUG_LOCK = "SELECT pg_advisory_xact_lock(%(class)s, hashtext(%(slug)s))"
+_RESERVED_UNTIL = """
+SELECT reserved_until FROM slug_reservations
+WHERE slug = %(slug)s AND project_id <> %(project)s AND reserved_until > now()
+"""
+_UNRESERVE = (
+    "DELETE FROM slug_reservations WHERE slug = %(slug)s"
+    " AND (project_id = %(project)s OR reserved_until <= now())"
+)
+_RESERVE = """
+INSERT INTO slug_reservations (slug, project_id, reserved_until)
+VALUES (%(slug)s, %(project)s, now() + make_interval(days => %(days)s))
+ON CONFLICT (slug) DO UPDATE
+SET project_id = excluded.project_id, reserved_until = excluded.reserved_until
+"""
 
 _COMPONENTS = """
 SELECT probe_id, public_id, position, name, description, group_name
@@ -182,8 +210,33 @@ async def _savepoint(conn: AsyncConn, query: sql.Composed, params: dict[str, Any
         raise Conflict(f"another status page already uses this {column}") from exc
 
 
+async def _lock_slugs(conn: AsyncConn, *slugs: str) -> None:
+    for slug in sorted(set(slugs)):
+        await conn.execute(_SLUG_LOCK, {"class": SLUG_LOCK_CLASS, "slug": slug})
+
+
+async def _claim_slug(conn: AsyncConn, project_id: uuid.UUID, slug: str) -> None:
+    """Take ``slug`` for the project, or :class:`Conflict` while another project holds it."""
+    params = {"slug": slug, "project": project_id}
+    row = await (await conn.execute(_RESERVED_UNTIL, params)).fetchone()
+    if row is not None:
+        raise Conflict(
+            f"the slug {slug!r} belonged to another project's page and stays reserved to it"
+            f" until {row[0]:%Y-%m-%d}: choose another slug"
+        )
+    await conn.execute(_UNRESERVE, params)
+
+
+async def _reserve_slug(conn: AsyncConn, project_id: uuid.UUID, slug: str, days: int) -> None:
+    if days > 0:
+        await conn.execute(_RESERVE, {"slug": slug, "project": project_id, "days": days})
+
+
 async def create_page(conn: AsyncConn, project_id: uuid.UUID, fields: dict[str, Any]) -> Page:
-    """Store a new page; :class:`Conflict` when its slug or domain is taken."""
+    """Store a new page; :class:`Conflict` when its slug (or a reservation of it by another
+    project) or its verified domain is taken."""
+    await _lock_slugs(conn, fields["slug"])
+    await _claim_slug(conn, project_id, fields["slug"])
     names = [name for name in PAGE_FIELDS if name in fields]
     query = sql.SQL(
         "INSERT INTO status_pages (project_id, domain_token, {columns})"
@@ -198,9 +251,17 @@ async def create_page(conn: AsyncConn, project_id: uuid.UUID, fields: dict[str, 
 
 
 async def update_page(
-    conn: AsyncConn, project_id: uuid.UUID, page_id: uuid.UUID, fields: dict[str, Any]
+    conn: AsyncConn,
+    project_id: uuid.UUID,
+    page_id: uuid.UUID,
+    fields: dict[str, Any],
+    *,
+    reserve_days: int,
 ) -> Page:
-    """Change the given fields; a new custom domain must be verified again."""
+    """Change the given fields; a new custom domain must be verified again, a new slug
+    is claimed like a new page's and the old one stays reserved for ``reserve_days``."""
+    if "slug" in fields:
+        await _move_slug(conn, project_id, page_id, fields["slug"], reserve_days)
     names = [name for name in PAGE_FIELDS if name in fields]
     domain_reset = sql.SQL(
         ", domain_verified_at = CASE WHEN custom_domain IS NOT DISTINCT FROM %(custom_domain)s"
@@ -221,6 +282,16 @@ async def update_page(
     if await _savepoint(conn, query, {**fields, "project": project_id, "page": page_id}) is None:
         raise NotFound("status page not found")
     return await get_page(conn, project_id, page_id)
+
+
+async def _move_slug(
+    conn: AsyncConn, project_id: uuid.UUID, page_id: uuid.UUID, slug: str, reserve_days: int
+) -> None:
+    old = (await get_page(conn, project_id, page_id)).slug
+    if old != slug:
+        await _lock_slugs(conn, old, slug)
+        await _claim_slug(conn, project_id, slug)
+        await _reserve_slug(conn, project_id, old, reserve_days)
 
 
 async def get_page(conn: AsyncConn, project_id: uuid.UUID, page_id: uuid.UUID) -> Page:
@@ -250,12 +321,17 @@ async def list_pages(conn: AsyncConn, project_id: uuid.UUID) -> list[Page]:
         return await cur.fetchall()
 
 
-async def delete_page(conn: AsyncConn, project_id: uuid.UUID, page_id: uuid.UUID) -> str:
-    """Delete a page with its components, images, announcements and windows; its slug."""
+async def delete_page(
+    conn: AsyncConn, project_id: uuid.UUID, page_id: uuid.UUID, *, reserve_days: int
+) -> str:
+    """Delete a page with its components, images, announcements and windows; its slug
+    stays reserved to the project for ``reserve_days``. Returns the slug."""
+    slug = (await get_page(conn, project_id, page_id)).slug
+    await _lock_slugs(conn, slug)
     row = await (await conn.execute(_DELETE, {"project": project_id, "page": page_id})).fetchone()
     if row is None:
         raise NotFound("status page not found")
-    slug: str = row[0]
+    await _reserve_slug(conn, project_id, slug, reserve_days)
     return slug
 
 
@@ -274,9 +350,13 @@ async def verified_domains(conn: AsyncConn) -> dict[str, str]:
     return dict(await (await conn.execute(_DOMAINS)).fetchall())
 
 
-async def mark_domain_verified(conn: AsyncConn, page_id: uuid.UUID, domain: str) -> None:
-    """Record that ``domain``'s TXT record held the page's token (if still its domain)."""
-    await conn.execute(_VERIFIED, {"page": page_id, "domain": domain})
+async def mark_domain_verified(conn: AsyncConn, page_id: uuid.UUID, domain: str) -> list[str]:
+    """Record that ``domain``'s TXT record held the page's token (if still its domain):
+    every other page's claim of it (verified or not) is dropped. Their slugs."""
+    params = {"page": page_id, "domain": domain}
+    dropped = [row[0] for row in await (await conn.execute(_DROP_OTHER_CLAIMS, params)).fetchall()]
+    await conn.execute(_VERIFIED, params)
+    return dropped
 
 
 async def components(conn: AsyncConn, page_id: uuid.UUID) -> list[Component]:

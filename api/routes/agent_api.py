@@ -61,11 +61,16 @@ async def lease(body: LeaseRequest, agent: Agent, request: Request) -> Lease:
 
 @router.post("/results", response_model=IngestReport)
 async def post_results(body: ResultBatch, agent: Agent, request: Request) -> IngestReport:
-    """Store results of leased runs; re-posting a stored result is a counted no-op."""
+    """Store results of runs leased to this agent that started within their lease;
+    re-posting a stored result is a counted no-op, anything else is refused with a reason."""
     poster = Poster(
-        project_id=agent.project_id, location_id=agent.location_id, location=agent.location
+        agent_id=agent.agent_id,
+        project_id=agent.project_id,
+        location_id=agent.location_id,
+        location=agent.location,
     )
-    ingested = await ingest(request.app.state.pool, poster, body.results)
+    skew_s = request.app.state.settings.result_clock_skew_s
+    ingested = await ingest(request.app.state.pool, poster, body.results, skew_s=skew_s)
     request.app.state.evaluator.mark(ingested.probe_ids)
     metrics.RESULTS_INGESTED.inc(ingested.report.accepted)
     return ingested.report

@@ -11,7 +11,7 @@ from api.auth import Reader, Writer, issue_agent_token
 from api.errors import invalid
 from api.routes import db
 from api.schemas import AgentCreate, AgentCreated, AgentOut
-from store import agents, locations
+from store import agents, locations, quotas
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
@@ -26,8 +26,11 @@ async def list_agents(principal: Reader, request: Request) -> list[AgentOut]:
 
 @router.post("", status_code=201, response_model=AgentCreated)
 async def create_agent(body: AgentCreate, principal: Writer, request: Request) -> AgentCreated:
-    """Register an agent at an existing location; its token is in this response only."""
+    """Register an agent at an existing location (409 ``quota_exceeded`` past the
+    project's quota of unrevoked agents); its token is in this response only."""
     async with db(request) as conn:
+        limit = request.app.state.settings.max_agents_per_project
+        await quotas.claim(conn, principal.project_id, "agents", limit)
         found = await locations.location_ids(conn, principal.project_id, [body.location])
         if body.location not in found:
             raise invalid(("body", "location"), f"unknown location {body.location!r}")

@@ -30,7 +30,8 @@ from api.page_schemas import (
 from api.public_site import forget
 from api.routes import db
 from statuspages.images import ImageRejected, validate_image
-from store import page_events, status_pages
+from store import page_events, quotas, status_pages
+from store.errors import QuotaExceeded
 from store.pool import AsyncConn
 from store.status_pages import ComponentFields, Page
 
@@ -96,6 +97,12 @@ def _out(request: Request, page: Page, components: list[status_pages.Component])
     )
 
 
+def _check_component_quota(request: Request, components: list[ComponentIn] | None) -> None:
+    limit = request.app.state.settings.max_components_per_page
+    if components is not None and len(components) > limit:
+        raise QuotaExceeded(f"a page may show at most {limit} components, not {len(components)}")
+
+
 async def _set_components(
     conn: AsyncConn, project_id: uuid.UUID, page_id: uuid.UUID, components: list[ComponentIn]
 ) -> list[status_pages.Component]:
@@ -114,9 +121,13 @@ async def _set_components(
 
 @router.post("", status_code=201, response_model=PageOut)
 async def create_page(body: PageCreate, principal: Writer, request: Request) -> PageOut:
-    """Publish a new page at ``/s/<slug>``."""
+    """Publish a new page at ``/s/<slug>`` (409 ``quota_exceeded`` past the project's
+    page quota or the per-page component quota)."""
+    _check_component_quota(request, body.components)
     fields = body.model_dump(exclude={"components"})
     async with db(request) as conn:
+        limit = request.app.state.settings.max_pages_per_project
+        await quotas.claim(conn, principal.project_id, "pages", limit)
         page = await status_pages.create_page(conn, principal.project_id, fields)
         components = await _set_components(conn, principal.project_id, page.id, body.components)
         await page_events.announce(conn, page.slug)
@@ -145,10 +156,13 @@ async def update_page(
     page_id: uuid.UUID, body: PageUpdate, principal: Writer, request: Request
 ) -> PageOut:
     """Change some fields; ``components`` replaces the list (probes are never touched)."""
+    _check_component_quota(request, body.components)
     fields: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"components"})
     async with db(request) as conn:
         before = await status_pages.get_page(conn, principal.project_id, page_id)
-        page = await status_pages.update_page(conn, principal.project_id, page_id, fields)
+        page = await status_pages.update_page(
+            conn, principal.project_id, page_id, fields, reserve_days=_reserve_days(request)
+        )
         if body.components is not None:
             await _set_components(conn, principal.project_id, page_id, body.components)
         components = await status_pages.components(conn, page_id)
@@ -160,9 +174,12 @@ async def update_page(
 
 @router.delete("/{page_id}", status_code=204, response_class=Response)
 async def delete_page(page_id: uuid.UUID, principal: Writer, request: Request) -> None:
-    """Unpublish a page: its URL answers 404 from now on (its probes stay)."""
+    """Unpublish a page: its URL answers 404 from now on (its probes stay); its slug stays
+    reserved to the project for ``CALLPROBE_SLUG_RESERVATION_DAYS``."""
     async with db(request) as conn:
-        slug = await status_pages.delete_page(conn, principal.project_id, page_id)
+        slug = await status_pages.delete_page(
+            conn, principal.project_id, page_id, reserve_days=_reserve_days(request)
+        )
         await page_events.announce(conn, slug)
     forget(request, (slug,))
 
@@ -211,6 +228,11 @@ async def delete_image(page_id: uuid.UUID, slot: str, principal: Writer, request
         await status_pages.delete_image(conn, page.id, slot)
         await page_events.announce(conn, page.slug)
     forget(request, (page.slug,))
+
+
+def _reserve_days(request: Request) -> int:
+    days: int = request.app.state.settings.slug_reservation_days
+    return days
 
 
 def _check_slot(slot: str) -> None:
@@ -272,7 +294,7 @@ async def delete_announcement(
 @router.post("/{page_id}/domain/verify", response_model=PageOut)
 async def verify_page_domain(page_id: uuid.UUID, principal: Writer, request: Request) -> PageOut:
     """Look up the custom domain's TXT record; the page answers on that domain once it
-    holds ``txt_value``."""
+    holds ``txt_value``, and any other page's claim of the domain is dropped."""
     async with db(request) as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
     if page.custom_domain is None:
@@ -283,9 +305,10 @@ async def verify_page_domain(page_id: uuid.UUID, principal: Writer, request: Req
         request.app.state.settings,
     )
     async with db(request) as conn:
-        await status_pages.mark_domain_verified(conn, page.id, page.custom_domain)
-        await page_events.announce(conn, page.slug)
+        dropped = await status_pages.mark_domain_verified(conn, page.id, page.custom_domain)
+        for slug in (page.slug, *dropped):
+            await page_events.announce(conn, slug)
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         components = await status_pages.components(conn, page_id)
-    forget(request, (page.slug,))
+    forget(request, (page.slug, *dropped))
     return _out(request, page, components)

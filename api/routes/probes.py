@@ -25,7 +25,7 @@ from api.schemas import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch
 from api.secrets import encrypt_secret
 from probes.kinds.options import InvalidOptions, parse_options
 from probes.sip.uri import InvalidSipUri, parse_sip_uri
-from store import locations, probes, schedules
+from store import locations, probes, quotas, schedules
 from store.pool import AsyncConn
 from thresholds.rules import Policy
 
@@ -47,11 +47,14 @@ async def list_probes(principal: Reader, request: Request) -> list[ProbeOut]:
 
 @router.post("", status_code=201, response_model=ProbeCreated)
 async def create_probe(body: ProbeCreate, principal: Writer, request: Request) -> ProbeCreated:
-    """Create a probe; a push probe's token is in this response only."""
+    """Create a probe (409 ``quota_exceeded`` past the project's quota); a push probe's
+    token is in this response only."""
     fields = definition(body)
     push = new_token(PUSH_TOKEN_PREFIX) if body.kind == "push" else None
     secret = _encrypt(request, body.secret)
     async with db(request) as conn:
+        limit = request.app.state.settings.max_probes_per_project
+        await quotas.claim(conn, principal.project_id, "probes", limit)
         location_ids = await _location_ids(conn, principal.project_id, body.locations)
         probe = await probes.create_probe(
             conn, principal.project_id, fields, location_ids=location_ids, secret=secret,
@@ -72,17 +75,22 @@ async def get_probe(probe_id: uuid.UUID, principal: Reader, request: Request) ->
 async def update_probe(
     probe_id: uuid.UUID, body: ProbePatch, principal: Writer, request: Request
 ) -> ProbeOut:
-    """Change some fields; the result is validated as a whole. ``secret: null`` removes it."""
+    """Change some fields; the result is validated as a whole. ``secret: null`` removes it.
+
+    Changing where the secret is sent (target, replicas, registrar, user name, realm)
+    clears it unless the same request sends it again.
+    """
     changes = body.model_dump(exclude_unset=True)
     async with db(request) as conn:
         current = await probes.get_probe(conn, principal.project_id, probe_id)
         merged = _merge(current, changes)
         location_ids = await _location_ids(conn, principal.project_id, merged.locations)
+        fields = definition(merged)
         await probes.update_probe(
-            conn, principal.project_id, probe_id, definition(merged), location_ids=location_ids
+            conn, principal.project_id, probe_id, fields, location_ids=location_ids
         )
-        if "secret" in changes:
-            secret = _encrypt(request, changes["secret"])
+        if "secret" in changes or _secret_destination(current) != _secret_destination(fields):
+            secret = _encrypt(request, changes.get("secret"))
             await probes.set_secret(conn, principal.project_id, probe_id, secret)
         await schedules.sync_schedules(conn, probe_id)
         return _out(await probes.get_probe(conn, principal.project_id, probe_id))
@@ -212,6 +220,16 @@ async def _location_ids(
     if unknown:
         raise invalid(("body", "locations"), f"unknown locations: {', '.join(unknown)}")
     return list(found.values())
+
+
+_DESTINATION_OPTIONS = ("registrar", "username", "realm")
+
+
+def _secret_destination(probe: probes.Probe | probes.ProbeFields) -> tuple[object, ...]:
+    """Where and as whom a probe's secret is presented: a change here clears the secret."""
+    parsed = parse_options(probe.kind, probe.options)
+    options = tuple(getattr(parsed, name, None) for name in _DESTINATION_OPTIONS)
+    return (probe.target, tuple(probe.replicas), options)
 
 
 def _encrypt(request: Request, secret: str | None) -> bytes | None:

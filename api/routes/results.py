@@ -1,4 +1,8 @@
-"""A probe's stored results over a time range: raw rows or time buckets, JSON or CSV."""
+"""A probe's stored results over a time range: raw rows or time buckets, JSON or CSV.
+
+CSV cells are neutralised against formula injection (:mod:`statuspages.csv_cells`):
+SIP reason phrases and errors come from the far end.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from api.errors import invalid
 from api.routes import db
 from api.schemas import BucketedResults, BucketOut, Moment, RawResults, StatOut
 from probes.result import CallResult
+from statuspages.csv_cells import csv_cell
 from store import probes, results_query
 from store.errors import NotFound
 from store.results import COLUMNS
@@ -130,4 +135,5 @@ def _csv(header: Sequence[str], lines: Iterable[Sequence[Any]]) -> Response:
 
 
 def _cell(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    """Dates as ISO 8601; text that could start a spreadsheet formula quoted."""
+    return value.isoformat() if isinstance(value, datetime) else csv_cell(value)

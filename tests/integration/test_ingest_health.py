@@ -33,8 +33,13 @@ async def _execute(url: str, world: dict[str, Any], **kwargs: Any) -> Any:
     stop = asyncio.Event()
     judging = asyncio.create_task(evaluator.run(stop))
     try:
-        poster = Poster(project_id=world["project"], location_id=world["location"], location="ams")
-        ingested = await ingest(source, poster, [_result(leased[0].run_id, **kwargs)])
+        poster = Poster(
+            agent_id=world["agent"],
+            project_id=world["project"],
+            location_id=world["location"],
+            location="ams",
+        )
+        ingested = await ingest(source, poster, [_result(leased[0].run_id, **kwargs)], skew_s=60)
         assert ingested.probe_ids == {world["probe"]}
         evaluator.mark(ingested.probe_ids)
         await asyncio.wait_for(evaluator.idle(), 30)
@@ -99,10 +104,13 @@ def test_a_replayed_or_foreign_result_is_not_stored_twice(db, run) -> None:
         source = pool.create_pool(db.url)
         await source.open()
         poster = Poster(
-            project_id=world["project"], location_id=location or world["location"], location="ams"
+            agent_id=world["agent"],
+            project_id=world["project"],
+            location_id=location or world["location"],
+            location="ams",
         )
         try:
-            return (await ingest(source, poster, items)).report
+            return (await ingest(source, poster, items, skew_s=60)).report
         finally:
             await source.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -91,18 +92,20 @@ def test_an_expired_lease_is_reissued_with_the_same_run_id(db, run) -> None:
 def test_a_run_completes_once_and_only_for_its_location(db, run) -> None:
     world = run(_world(db.url))
     leased = run(_lease(db.url, world))
-    ids = [leased[0].run_id, uuid.uuid4()]
+    now = datetime.now(UTC)
+    started = {leased[0].run_id: now, uuid.uuid4(): now}
 
-    async def complete(location: uuid.UUID) -> Any:
+    async def complete(location: uuid.UUID) -> runs.Completion:
+        holder = runs.Holder(
+            project_id=world["project"], location_id=location, agent_id=world["agent"]
+        )
         async with await psycopg.AsyncConnection.connect(db.url) as conn:
-            return await runs.complete_runs(
-                conn, run_ids=ids, project_id=world["project"], location_id=location
-            )
+            return await runs.complete_runs(conn, started=started, holder=holder, skew_s=60)
 
-    assert run(complete(uuid.uuid4())) == ([], set())
-    done, known = run(complete(world["location"]))
-    assert [d.run_id for d in done] == [leased[0].run_id] and known == {leased[0].run_id}
-    assert run(complete(world["location"])) == ([], {leased[0].run_id})
+    assert run(complete(uuid.uuid4())) == runs.Completion()
+    done = run(complete(world["location"]))
+    assert [d.run_id for d in done.completed] == [leased[0].run_id] and not done.duplicates
+    assert run(complete(world["location"])) == runs.Completion(duplicates={leased[0].run_id})
 
 
 def test_the_next_slot_follows_the_interval(db, run) -> None:
