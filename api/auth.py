@@ -4,6 +4,10 @@ Tokens are ``cp_`` (API key), ``cpa_`` (agent) or ``cpp_`` (push) followed by 32
 random bytes, url-safe base64. Only their SHA-256 is stored; the first
 :data:`PREFIX_LEN` characters identify them in listings. A token is shown once,
 when it is issued.
+
+Failed attempts are counted per client address (``app.state.auth_limiter``); a
+client past its limit gets 429 before its token is even looked up, so guessing
+costs neither the database nor more than a few tries a minute.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.client_address import client_key
 from store import agents, keys
 from store.pool import AsyncConn, statement
 
@@ -68,6 +73,9 @@ _agent_token = HTTPBearer(
 _admin_token = HTTPBearer(
     scheme_name="adminToken", description="CALLPROBE_ADMIN_TOKEN", auto_error=False
 )
+_push_token = HTTPBearer(
+    scheme_name="pushToken", description="A push probe's token: `cpp_…`", auto_error=False
+)
 Credentials = HTTPAuthorizationCredentials | None
 
 
@@ -110,11 +118,11 @@ async def require_read(
     request: Request, credentials: Annotated[Credentials, Depends(_api_key)]
 ) -> Principal:
     """Any valid, unrevoked API key (401 otherwise)."""
-    token = _token(credentials, API_KEY_PREFIX)
+    token, client = await _presented(request, credentials, API_KEY_PREFIX)
     async with statement(request.app.state.pool) as conn:
         owner = await keys.key_by_hash(conn, hash_token(token))
     if owner is None:
-        raise _unauthorized("invalid or revoked API key")
+        raise await _failed(request, client, "invalid or revoked API key")
     return Principal(project_id=owner.project_id, key_id=owner.key_id, scope=owner.scope)
 
 
@@ -129,13 +137,13 @@ async def require_agent(
     request: Request, credentials: Annotated[Credentials, Depends(_agent_token)]
 ) -> AgentPrincipal:
     """A valid, unrevoked agent token (401 otherwise); notes when the agent was seen."""
-    token = _token(credentials, AGENT_TOKEN_PREFIX)
+    token, client = await _presented(request, credentials, AGENT_TOKEN_PREFIX)
     async with statement(request.app.state.pool) as conn:
         owner = await agents.agent_by_hash(conn, hash_token(token))
         if owner is not None and _stale(owner.last_seen):
             await agents.touch_agent(conn, owner.agent_id)
     if owner is None:
-        raise _unauthorized("invalid or revoked agent token")
+        raise await _failed(request, client, "invalid or revoked agent token")
     return AgentPrincipal(
         agent_id=owner.agent_id, project_id=owner.project_id,
         location_id=owner.location_id, location=owner.location,
@@ -149,17 +157,43 @@ async def require_admin(
     configured = request.app.state.settings.admin_token
     if configured is None:
         raise HTTPException(403, "admin routes are disabled: set CALLPROBE_ADMIN_TOKEN")
-    presented = _token(credentials, "")
+    presented, client = await _presented(request, credentials, "")
     if not hmac.compare_digest(presented.encode(), configured.get_secret_value().encode()):
-        raise _unauthorized("invalid admin token")
+        raise await _failed(request, client, "invalid admin token")
 
 
-def _token(credentials: Credentials, prefix: str) -> str:
+async def push_token(credentials: Annotated[Credentials, Depends(_push_token)]) -> str:
+    """The push token sent as ``Authorization: Bearer cpp_…`` (401 when there is none)."""
+    if credentials is None:
+        raise _unauthorized("missing push token (Authorization: Bearer cpp_…)")
+    return credentials.credentials
+
+
+async def refuse_failing_client(request: Request) -> str:
+    """The caller's client key; 429 when it has failed authentication too often."""
+    client = client_key(request, request.app.state.settings.trusted_proxies)
+    await request.app.state.auth_limiter.refuse_if_spent(client)
+    return client
+
+
+async def count_failure(request: Request, client: str) -> None:
+    """Count a failed authentication against ``client``."""
+    await request.app.state.auth_limiter.count(client)
+
+
+async def _presented(request: Request, credentials: Credentials, prefix: str) -> tuple[str, str]:
+    """The bearer token and the caller's client key, refused before any lookup."""
     if credentials is None:
         raise _unauthorized("missing bearer token (Authorization: Bearer …)")
+    client = await refuse_failing_client(request)
     if not credentials.credentials.startswith(prefix):
-        raise _unauthorized(f"not a {prefix}… token")
-    return credentials.credentials
+        raise await _failed(request, client, f"not a {prefix}… token")
+    return credentials.credentials, client
+
+
+async def _failed(request: Request, client: str, message: str) -> HTTPException:
+    await count_failure(request, client)
+    return _unauthorized(message)
 
 
 def _stale(last_seen: datetime | None) -> bool:

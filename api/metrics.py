@@ -1,15 +1,19 @@
 """Prometheus metrics: the service's own counters and, per scrape, each probe's gauges.
 
-Service metrics live in the default registry (per process; scrape every replica).
-Probe gauges are read from the store at scrape time, scoped to the scraping key's
-project, so every replica answers the same and no tenant sees another's probes.
+``/metrics`` answers by who scrapes. The admin token gets the service metrics: the
+default registry (per process; scrape every replica) and this process's database
+pool. A project's API key gets only its own probes' gauges, read from the store at
+scrape time, so every replica answers the same and no tenant sees another's probes
+or anything about the platform.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -21,7 +25,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from api.auth import Principal, require_read
+from api.auth import API_KEY_PREFIX, Principal, require_admin, require_read
 from store import probe_metrics
 from store.pool import transaction
 
@@ -47,19 +51,45 @@ STATE_VALUES = {"healthy": 0.0, "degraded": 1.0, "unhealthy": 2.0, "unknown": -1
 
 router = APIRouter(tags=["metrics"])
 
+_scrape_token = HTTPBearer(
+    scheme_name="metricsToken",
+    description="CALLPROBE_ADMIN_TOKEN (service metrics) or an API key `cp_…` (its probes)",
+    auto_error=False,
+)
+
+
+async def scraper(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_scrape_token)],
+) -> Principal | None:
+    """The API key's principal, or None for the admin token (401/403 otherwise)."""
+    if credentials is not None and not credentials.credentials.startswith(API_KEY_PREFIX):
+        await require_admin(request, credentials)
+        return None
+    return await require_read(request, credentials)
+
 
 @router.get("/metrics", response_class=Response)
 async def scrape(
-    request: Request, principal: Annotated[Principal, Depends(require_read)]
+    request: Request, principal: Annotated[Principal | None, Depends(scraper)]
 ) -> Response:
-    """Prometheus text format: service metrics and the key's project's probe gauges."""
-    async with transaction(request.app.state.pool) as conn:
-        rows = await probe_metrics.latest(conn, principal.project_id)
-    probes = CollectorRegistry(auto_describe=False)
-    for family in [*_probe_families(rows), *_pool_families(request.app.state.pool.get_stats())]:
-        probes.register(_Static(family))
-    body = generate_latest(REGISTRY) + generate_latest(probes)
+    """Prometheus text format: service metrics for the admin token, the project's probe
+    gauges for an API key."""
+    if principal is None:
+        pool = _registry(_pool_families(request.app.state.pool.get_stats()))
+        body = generate_latest(REGISTRY) + generate_latest(pool)
+    else:
+        async with transaction(request.app.state.pool) as conn:
+            rows = await probe_metrics.latest(conn, principal.project_id)
+        body = generate_latest(_registry(_probe_families(rows)))
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry(families: Sequence[GaugeMetricFamily | CounterMetricFamily]) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    for family in families:
+        registry.register(_Static(family))
+    return registry
 
 
 def _probe_families(rows: list[probe_metrics.ProbeGauge]) -> list[GaugeMetricFamily]:

@@ -36,6 +36,9 @@ class PageCache:
     _generations: dict[str, int] = field(default_factory=dict)
     _epoch: int = 0
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def fresh(self, key: Key) -> Any | None:
         """The cached value if it has not expired."""
         entry = self._entries.get(key)

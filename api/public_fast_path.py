@@ -1,10 +1,11 @@
 """Answers repeated public status page requests from memory, before FastAPI routing.
 
-A response that :func:`api.public_site.respond` remembered (same path, query and
-Host kind, the page's view still fresh) is sent as raw ASGI messages: no routing,
-validation or dependency resolution, which is most of a cached request's cost
-(measured: 1,948 req/s on one core through FastAPI). Everything else, first
-requests and misses included, goes on to the app unchanged.
+A response that :func:`api.public_site.respond` remembered (same path, Host kind and
+values of the query parameters the route reads, the page's view still fresh) is
+sent as raw ASGI messages: no routing, validation or dependency resolution, which
+is most of a cached request's cost (measured: 1,948 req/s on one core through
+FastAPI). Everything else, first requests and misses included, goes on to the app
+unchanged.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.page_cache import PageCache
-from api.public_site import Rendered, fast_key, reply
+from api.public_site import Rendered, fast_key, reads_key, reply
 
 
 class PublicFastPath:
@@ -48,5 +49,8 @@ class PublicFastPath:
         if cache is None:
             return None
         slug = path[3:].split("/", 1)[0]
-        hit: Rendered | None = cache.fresh(fast_key(slug, scope))
+        names: tuple[str, ...] | None = cache.fresh(reads_key(slug, scope))
+        if names is None:
+            return None
+        hit: Rendered | None = cache.fresh(fast_key(slug, scope, names))
         return hit

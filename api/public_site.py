@@ -5,25 +5,32 @@ A page's view model is loaded once per cache period and every rendering of it
 it came from, so nothing is older than the view. The period is the smaller of
 ``page_cache_s`` and half the page's refresh interval, so a NOC wall that reloads
 every ``refresh_s`` sees a change within one and a half intervals.
+
+Nothing a request carries besides its path and the query parameters a route reads
+goes into a key or a body: absolute URLs come from configuration, never from the
+Host header, so no client can change what another one is sent.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Request, Response
 from starlette.types import Scope
 
-from api.page_cache import PageCache
+from api.client_address import client_key
+from api.page_cache import Key, PageCache
 from statuspages.load import page_view
 from statuspages.view import PageView
 from store import status_pages
 from store.errors import NotFound
 from store.pool import transaction
+from store.status_pages import Page
 
 GZIP_MIN = 1024
 
@@ -81,9 +88,10 @@ def reply(
     return 200, item.body, headers
 
 
-def respond(request: Request, item: Rendered) -> Response:
+def respond(request: Request, item: Rendered, reads: Mapping[str, str] | None = None) -> Response:
     """``item`` as a response, remembered for :class:`api.public_fast_path.PublicFastPath`
-    until the page's view expires."""
+    until the page's view expires. ``reads``: the query parameters the route used, each
+    with the value it used, spelled as a client would."""
     status, body, headers = reply(
         item,
         request.headers.get("if-none-match", ""),
@@ -91,17 +99,51 @@ def respond(request: Request, item: Rendered) -> Response:
     )
     slug = request.path_params.get("slug")
     if request.method == "GET" and slug:
-        cache = _cache(request)
-        until = cache.expires((slug, "view"))
-        if until is not None:
-            cache.remember(fast_key(slug, request.scope), item, until)
+        _remember(request, slug, item, reads or {})
     return Response(body, status_code=status, headers=headers)
 
 
-def fast_key(slug: str, scope: Scope) -> tuple[str, Hashable]:
-    """The key a finished public response is remembered by: its path, query and Host
-    kind (a custom domain's links differ from ``/s/<slug>`` ones)."""
-    return slug, ("http", scope["path"], scope["query_string"], scope.get("custom_domain", ""))
+def _remember(request: Request, slug: str, item: Rendered, reads: Mapping[str, str]) -> None:
+    """Keep ``item`` for the fast path under the parameters the route read. Any other
+    parameter is left out of the key, and a spelling other than the value used
+    (``days=07``) is not kept, so no query string can add entries."""
+    cache, scope = _cache(request), request.scope
+    until = cache.expires((slug, "view"))
+    names = tuple(reads)
+    sent = zip(names, _sent(scope, names), strict=True)
+    if until is None or any(value not in (None, reads[name]) for name, value in sent):
+        return
+    cache.remember(reads_key(slug, scope), names, until)
+    cache.remember(fast_key(slug, scope, names), item, until)
+
+
+def reads_key(slug: str, scope: Scope) -> Key:
+    """Where the names of the query parameters a public path reads are remembered."""
+    return slug, ("reads", scope["path"], scope.get("custom_domain", ""))
+
+
+def fast_key(slug: str, scope: Scope, names: Sequence[str]) -> Key:
+    """The key a finished public response is remembered by: its path, Host kind (a
+    custom domain's links differ from ``/s/<slug>`` ones) and the parameters read."""
+    path, domain = scope["path"], scope.get("custom_domain", "")
+    return slug, ("http", path, domain, _sent(scope, names))
+
+
+def _sent(scope: Scope, names: Sequence[str]) -> tuple[str | None, ...]:
+    """The values the client sent for ``names`` (the last of repeats, as routes read)."""
+    if not names:
+        return ()
+    query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+    return tuple(query.get(name) for name in names)
+
+
+def page_url(request: Request, page: Page) -> str:
+    """The page's absolute address, from configuration only: its verified custom
+    domain (with ``CALLPROBE_PUBLIC_URL``'s scheme), else ``PUBLIC_URL/s/<slug>``."""
+    public_url: str = request.app.state.settings.public_url.rstrip("/")
+    if page.custom_domain and page.domain_verified_at is not None:
+        return f"{urlsplit(public_url).scheme or 'https'}://{page.custom_domain}"
+    return f"{public_url}/s/{page.slug}"
 
 
 def base_path(request: Request, slug: str) -> str:
@@ -122,7 +164,7 @@ def _cache(request: Request) -> PageCache:
 
 async def _limited(request: Request) -> None:
     """Count an uncached public request against its client's limit."""
-    client = request.client.host if request.client else "unknown"
+    client = client_key(request, request.app.state.settings.trusted_proxies)
     await request.app.state.public_limiter.check(client)
 
 

@@ -24,7 +24,8 @@ def parse_rate(rate: str) -> RateLimitItem:
 
 
 class RateLimiter:
-    """Allows ``rate`` requests per moving window for each key of one scope."""
+    """Allows ``rate`` requests per moving window for each key of one scope (the
+    scope names what a key is, e.g. "push token", in the 429 message)."""
 
     def __init__(self, scope: str, rate: str) -> None:
         self.scope = scope
@@ -33,12 +34,23 @@ class RateLimiter:
 
     async def check(self, key: str) -> None:
         """Count a request; over the limit, 429 with ``Retry-After`` seconds."""
-        if await self._limiter.hit(self.item, self.scope, key):
-            return
+        if not await self._limiter.hit(self.item, self.scope, key):
+            raise await self._refusal(key)
+
+    async def refuse_if_spent(self, key: str) -> None:
+        """429 when ``key`` has used up its window, without counting this request."""
+        if not await self._limiter.test(self.item, self.scope, key):
+            raise await self._refusal(key)
+
+    async def count(self, key: str) -> None:
+        """Count one event against ``key`` (refused later by :meth:`refuse_if_spent`)."""
+        await self._limiter.hit(self.item, self.scope, key)
+
+    async def _refusal(self, key: str) -> HTTPException:
         stats = await self._limiter.get_window_stats(self.item, self.scope, key)
         retry = max(1, math.ceil(stats.reset_time - time.time()))
-        raise HTTPException(
+        return HTTPException(
             429,
-            f"too many requests: at most {self.item} per {self.scope} caller",
+            f"too many requests: at most {self.item} per {self.scope}",
             headers={"Retry-After": str(retry)},
         )

@@ -557,7 +557,8 @@ def _rss_kib(pid: int) -> tuple[int, int]:
 
 
 def _renders(token: str) -> dict[str, float]:
-    """``callprobe_page_renders_total`` by its ``kind`` label."""
+    """``callprobe_page_renders_total`` by its ``kind`` label (service metrics: ``token``
+    must be the admin token)."""
     text = httpx.get(f"{BASE}/metrics", headers=_bearer(token), timeout=10).text
     found: dict[str, float] = {}
     for line in text.splitlines():
@@ -787,9 +788,9 @@ def _measure(seed: Seed, url: str, data_dir: Path, log: Path, args: argparse.Nam
     server = _start(url, data_dir, log, CALLPROBE_PAGE_CACHE_S=f"{cache_s:g}")
     try:
         first.append(_first_request())
-        before = _renders(seed.token)
+        before = _renders(ADMIN)
         expiry = wrk(PAGE, args.seconds)
-        after = _renders(seed.token)
+        after = _renders(ADMIN)
         renders = {kind: n - before.get(kind, 0.0) for kind, n in after.items()}
     finally:
         harness.stop(server.proc)

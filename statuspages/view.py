@@ -6,6 +6,7 @@ JSON and the feeds all read. Nothing here names a probe's target or id.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -156,13 +157,19 @@ def _maintenance(
     window: PlannedWindow, names: Mapping[uuid.UUID, str], now: datetime
 ) -> MaintenanceView:
     return MaintenanceView(
-        id=window.id.hex[:12],
+        id=public_window_id(window.id),
         title=window.title,
         starts_at=window.starts_at,
         ends_at=window.ends_at,
         components=[] if window.probe_id is None else [names[window.probe_id]],
         active=window.starts_at <= now,
     )
+
+
+def public_window_id(window_id: uuid.UUID) -> str:
+    """A maintenance window's id in public output: 12 hex characters of a hash of its
+    random id, stable everywhere and revealing nothing of the id itself."""
+    return hashlib.sha256(b"maintenance/" + window_id.bytes).hexdigest()[:12]
 
 
 def _component(

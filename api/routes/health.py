@@ -10,11 +10,18 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from api import metrics
-from api.auth import Principal, hash_token, require_read
+from api.auth import (
+    Principal,
+    count_failure,
+    hash_token,
+    push_token,
+    refuse_failing_client,
+    require_read,
+)
 from api.errors import ErrorBody
 from probes.result import CallResult, Outcome
 from store import health, results
-from store.pool import transaction
+from store.pool import AsyncConn, transaction
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
@@ -128,36 +135,60 @@ async def list_incidents(
     return [IncidentOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.post(
-    "/push/{token}",
-    response_model=PushAccepted,
-    status_code=202,
-    responses={429: {"model": ErrorBody, "description": "Too many reports for this token"}},
-)
+PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorBody, "description": "Too many reports for this token"}
+}
+
+
+@router.post("/push", response_model=PushAccepted, status_code=202, responses=PUSH_RESPONSES)
 async def push(
+    token: Annotated[str, Depends(push_token)],
+    request: Request,
+    report: Annotated[PushReport | None, Body()] = None,
+) -> PushAccepted:
+    """Crisp's push mode: the application says it is alive, optionally with its load.
+    The token goes in ``Authorization: Bearer cpp_…``."""
+    return await _push(request, token, report or PushReport())
+
+
+@router.post(
+    "/push/{token}", response_model=PushAccepted, status_code=202, responses=PUSH_RESPONSES
+)
+async def push_in_path(
     token: str, request: Request, report: Annotated[PushReport | None, Body()] = None
 ) -> PushAccepted:
-    """Crisp's push mode: the application says it is alive, optionally with its load."""
+    """The same for reporters that cannot set a header (the access log redacts the token)."""
+    return await _push(request, token, report or PushReport())
+
+
+async def _push(request: Request, token: str, report: PushReport) -> PushAccepted:
+    client = await refuse_failing_client(request)
     token_hash = hash_token(token)
     await request.app.state.push_limiter.check(token_hash.hex())
-    report = report or PushReport()
     async with transaction(request.app.state.pool) as conn:
         found = await health.probe_for_push_token(conn, token_hash)
-        if found is None:
-            raise HTTPException(404, "unknown push token")
-        probe_id, project_id = found
-        result = CallResult(
-            kind="push",
-            probe="push",
-            probe_id=probe_id,
-            target="",
-            location="push",
-            outcome=Outcome.OK,
-            load_cpu=report.cpu,
-            load_ram=report.ram,
-        )
-        await results.insert_results(conn, [result], project_id)
-        await results.add_to_rollups(conn, [result.run_id])
+        if found is not None:
+            await _record(conn, *found, report)
+    if found is None:
+        await count_failure(request, client)
+        raise HTTPException(404, "unknown push token")
     metrics.RESULTS_INGESTED.inc()
-    request.app.state.evaluator.mark([probe_id])
+    request.app.state.evaluator.mark([found[0]])
     return PushAccepted()
+
+
+async def _record(
+    conn: AsyncConn, probe_id: uuid.UUID, project_id: uuid.UUID, report: PushReport
+) -> None:
+    result = CallResult(
+        kind="push",
+        probe="push",
+        probe_id=probe_id,
+        target="",
+        location="push",
+        outcome=Outcome.OK,
+        load_cpu=report.cpu,
+        load_ram=report.ram,
+    )
+    await results.insert_results(conn, [result], project_id)
+    await results.add_to_rollups(conn, [result.run_id])

@@ -47,13 +47,14 @@ def api_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def api_settings(db: Cluster, api_data_dir: Path) -> Settings:
-    # Tests share one client address: the public per-client limit is raised here and
-    # checked on its own (test_api_pages.py).
+    # Tests share one client address: the per-client limits are raised here and checked
+    # on their own (test_api_pages.py, test_api_hardening_edge.py).
     return Settings(
         database_url=db.url,
         admin_token=ADMIN_TOKEN,
         data_dir=api_data_dir,
         public_rate="1000/second",
+        auth_fail_rate="1000/second",
     )
 
 

@@ -1,4 +1,5 @@
-"""Prometheus /metrics: a read key sees its project's probe gauges and the service's own."""
+"""Prometheus /metrics: a read key sees its project's probe gauges, the admin token the
+service's own metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.api.conftest import Tenant, create, new_tenant, unique
+from tests.integration.api.conftest import ADMIN_TOKEN, Tenant, create, new_tenant, unique
 
 pytestmark = pytest.mark.db
 
@@ -26,7 +27,9 @@ def _healthy_push_probe(client: TestClient, tenant: Tenant, name: str) -> str:
     raise AssertionError("the push probe never became healthy")
 
 
-def test_metrics_scope_probe_gauges_to_the_key_and_show_the_pool(client: TestClient) -> None:
+def test_metrics_scope_probe_gauges_to_the_key_and_show_the_pool_to_the_admin(
+    client: TestClient,
+) -> None:
     mine, theirs = new_tenant(client), new_tenant(client)
     my_name, their_name = unique("mine"), unique("theirs")
     probe_id = _healthy_push_probe(client, mine, my_name)
@@ -38,6 +41,7 @@ def test_metrics_scope_probe_gauges_to_the_key_and_show_the_pool(client: TestCli
     labels = f'kind="push",probe="{my_name}",probe_id="{probe_id}"'
     assert f"callprobe_probe_state{{{labels}}} 0.0" in text
     assert their_name not in text
+    service = client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).text
     for family in ("callprobe_db_pool_size", "callprobe_db_requests_wait_seconds_total"):
-        assert f"\n{family} " in text
-    assert "callprobe_results_ingested_total" in text
+        assert f"\n{family} " in service
+    assert "callprobe_results_ingested_total" in service
