@@ -18,8 +18,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
+from api.body_limit import BodyLimit
 from api.domains import CustomDomainRouter
-from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.errors import ERROR_RESPONSES, NO_FRAMING, install_error_handlers
 from api.evaluator import HealthEvaluator
 from api.page_cache import PageCache
 from api.public_fast_path import PublicFastPath
@@ -27,6 +28,7 @@ from api.ratelimit import RateLimiter
 from api.routes import (
     agent_api,
     agents,
+    docs,
     health,
     keys,
     locations,
@@ -63,12 +65,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     public_pages.router,
     static_assets.router,
+    docs.router,
 )
 """Every router the app serves, in documentation order."""
 
 log = logging.getLogger(__name__)
-
-NO_FRAMING = {"x-frame-options": "DENY", "content-security-policy": "frame-ancestors 'none'"}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -79,12 +80,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         lifespan=_lifespan,
         responses=ERROR_RESPONSES,
-        docs_url="/docs",
+        docs_url=None,  # api.routes.docs serves it without a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings or get_settings()
     app.state.push_limiter = RateLimiter("push token", app.state.settings.push_rate)
     app.state.public_limiter = RateLimiter("public page client", app.state.settings.public_rate)
+    app.state.auth_limiter = RateLimiter(
+        "client failing authentication", app.state.settings.auth_fail_rate
+    )
     app.state.page_cache = PageCache()
     app.state.bar_memo = BarMemo()
     app.state.domains = {}
@@ -92,6 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NoFramingMiddleware)
     app.add_middleware(PublicFastPath)
     app.add_middleware(CustomDomainRouter)
+    app.add_middleware(  # outermost: before anything reads a body or authenticates
+        BodyLimit,
+        limit=app.state.settings.max_body_bytes,
+        limits={"/v1/agent/results": app.state.settings.max_results_body_bytes},
+    )
     for router in ROUTERS:
         app.include_router(router)
     return app
@@ -108,7 +118,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     check_key(settings)
     url = database_url(settings)
     await asyncio.to_thread(_migrate, url)
-    pool = create_pool(url)
+    pool = create_pool(url, statement_timeout_ms=settings.statement_timeout_ms)
     await pool.open()
     app.state.pool = pool
     async with statement(pool) as conn:

@@ -10,17 +10,21 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
+from api.access_log import log_config
 from api.app import create_app
+from api.demo import Ports
 from api.demo import run as demo_run
 from api.routes.projects import create_project_with_key
 from api.settings import get_settings
@@ -69,6 +73,15 @@ def db_url() -> None:
     console.print(settings.database_url or cluster.url(settings.pg_root), soft_wrap=True)
 
 
+class LogLevel(StrEnum):
+    """Log levels ``callprobe serve`` accepts (uvicorn's names)."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -76,41 +89,79 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Server processes (each leases, ingests and judges)", min=1)
     ] = 1,
+    log_level: Annotated[
+        LogLevel, typer.Option(help="Server log level (warning: no access log)")
+    ] = LogLevel.INFO,
 ) -> None:
     """Serve the HTTP API (starting the embedded cluster when no database URL is set)."""
     settings = get_settings()
     if not settings.database_url:
         cluster.start(settings.pg_root, settings.db_port)
+    # Push tokens are redacted from the access log; client addresses come from
+    # CALLPROBE_TRUSTED_PROXIES alone, not from uvicorn's own X-Forwarded-For handling.
+    edge: dict[str, Any] = {"log_config": log_config(), "proxy_headers": False}
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.value, **edge)
     else:
         # Worker processes build their own app from the same environment.
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level.value,
+            **edge,
+        )
+
+
+AGENT_TOKEN_ENV = "CALLPROBE_AGENT_TOKEN"  # noqa: S105 - a variable's name, not a token
+_TOKEN_SOURCES = f"set ${AGENT_TOKEN_ENV} or pass --token-file PATH"
 
 
 @app.command()
 def agent(
-    api: Annotated[str, typer.Option(help="API base URL, e.g. http://127.0.0.1:8080")],
-    token: Annotated[
-        str, typer.Option(help="Agent token (cpa_...)", envvar="CALLPROBE_AGENT_TOKEN")
-    ],
+    api: Annotated[str, typer.Option(help="API base URL, e.g. https://probes.example.net")],
     location: Annotated[str, typer.Option(help="The location this agent's token serves")],
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help=f"File holding the agent token (else ${AGENT_TOKEN_ENV})"),
+    ] = None,
+    allow_insecure_http: Annotated[
+        bool, typer.Option(help="Allow an http:// API URL that is not on loopback")
+    ] = False,
     concurrency: Annotated[int, typer.Option(help="Runs at once", min=1, max=512)] = 16,
     calls: Annotated[bool, typer.Option(help="Start the call engine for sip_call probes")] = True,
     spool: Annotated[Path | None, typer.Option(help="Spool directory")] = None,
+    token: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Lease due runs from the API, run them here, post results (spooled while it is away)."""
-    from api.agent_runner import default_spool, run_agent  # noqa: PLC0415
-    from probes.agent import AgentConfig, AgentRejected  # noqa: PLC0415
+    """Lease due runs from the API, run them here, post results (spooled while it is away).
 
+    The token comes from $CALLPROBE_AGENT_TOKEN or --token-file, never argv (ps shows it).
+    """
+    from api.agent_runner import default_spool, run_agent  # noqa: PLC0415
+    from probes.agent import (  # noqa: PLC0415
+        AgentConfig,
+        AgentRejected,
+        InsecureApiUrl,
+        check_api_url,
+    )
+
+    if token is not None:
+        _fail(f"--token is refused: the command line shows in ps; {_TOKEN_SOURCES}")
+    try:
+        check_api_url(api, allow_insecure_http=allow_insecure_http)
+    except InsecureApiUrl as exc:
+        _fail(str(exc))
     settings = get_settings()
     config = AgentConfig(
         api=api,
-        token=token,
+        token=_agent_token(token_file),
         location=location,
         spool_dir=spool or default_spool(settings, location),
         concurrency=concurrency,
         idle_poll_s=settings.agent_poll_s,
+        allow_insecure_http=allow_insecure_http,
     )
     try:
         stats = asyncio.run(run_agent(settings, config, with_calls=calls))
@@ -119,10 +170,33 @@ def agent(
     err_console.print(f"agent stopped: {stats}")
 
 
+def _agent_token(path: Path | None) -> str:
+    """The agent token held in ``path`` (surrounding whitespace dropped), else the environment's."""
+    if path is not None:
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            _fail(f"cannot read the token file: {exc}")
+    else:
+        token = os.environ.get(AGENT_TOKEN_ENV, "").strip()
+    if not token:
+        _fail(f"no agent token: {_TOKEN_SOURCES}")
+    return token
+
+
 @app.command()
-def demo(port: Annotated[int, typer.Option(help="API port")] = 8080) -> None:
+def demo(
+    port: Annotated[int, typer.Option(help="API port")] = 8080,
+    sip_port: Annotated[
+        int, typer.Option(help="Reflector's SIP port (the relay takes +10, the failing trunk +19)")
+    ] = 5080,
+    rtp_port: Annotated[
+        int, typer.Option(help="First of 400 RTP ports (relay, reflector)")
+    ] = 46000,
+    verbose: Annotated[bool, typer.Option(help="Show the API's access log and all output")] = False,
+) -> None:
     """The whole platform locally: database, reflector, relay, API, agent and a demo project."""
-    demo_run(get_settings(), port)
+    demo_run(get_settings(), Ports(api=port, sip=sip_port, rtp=rtp_port), verbose=verbose)
 
 
 @project_app.command("create")
@@ -150,6 +224,9 @@ def call(
         str | None, typer.Option(envvar="CALLPROBE_SIP_PASSWORD", help="Digest password")
     ] = None,
     probe: Annotated[str, typer.Option(help="Probe name stored with the result")] = "adhoc",
+    follow_redirects: Annotated[
+        int, typer.Option(help="3xx hops to follow (0: report the redirect)")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
     store: Annotated[bool, typer.Option(help="Store when a database is configured")] = True,
 ) -> None:
@@ -165,7 +242,7 @@ def call(
     request = CallRequest(
         target=uri, codec=codec, transport=transport, talk_s=duration,
         setup_timeout_s=setup_timeout, reference=reference, registration=registration,
-        probe=probe,
+        probe=probe, max_redirects=follow_redirects,
     )  # fmt: skip
     try:
         result, note = asyncio.run(calls.call_once(get_settings(), request, store=store))

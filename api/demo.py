@@ -6,6 +6,10 @@ kept in ``data_dir/demo.json``) a project with probes: a clean call to the
 reflector, a call through the relay, a call to a target that refuses (calls
 judged by MOS: degraded below 4.0, unhealthy below 3.5), SIP OPTIONS to the
 reflector and HTTP against the API itself.
+
+Quiet unless ``verbose``: the API logs warnings only (no access log of the agent's
+polling), the relay's closing statistics are dropped, and a summary block names the
+page, wall and docs URLs and the key.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +33,37 @@ from store import cluster
 
 console = Console()
 
-REFLECTOR_PORT = 5080
-RELAY_PORT = 5090
-REFUSING_PORT = 5099
 LOCATION = "local"
 
 
-def _probes(api: str) -> list[dict[str, Any]]:
-    reflector = f"sip:echo@127.0.0.1:{REFLECTOR_PORT}"
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Ports:
+    """Where the demo listens: the API; the reflector's SIP port (the relay takes
+    ``sip + 10``, the refusing target is ``sip + 19``); the first of 400 RTP ports (the
+    relay's 200, then the reflector's)."""
+
+    api: int = 8080
+    sip: int = 5080
+    rtp: int = 46000
+
+    @property
+    def relay(self) -> int:
+        """The impairment relay's SIP port."""
+        return self.sip + 10
+
+    @property
+    def refusing(self) -> int:
+        """A port nothing answers on: the failing trunk's target."""
+        return self.sip + 19
+
+
+def _probes(api: str, ports: Ports) -> list[dict[str, Any]]:
+    reflector = f"sip:echo@127.0.0.1:{ports.sip}"
     call = {"kind": "sip_call", "interval_s": 60, "timeout_s": 10, "locations": [LOCATION]}
     return [
         {**call, "name": "Clean call (reflector)", "target": reflector},
-        {**call, "name": "Impaired call (3% loss)", "target": f"sip:echo@127.0.0.1:{RELAY_PORT}"},
-        {**call, "name": "Failing trunk", "target": f"sip:echo@127.0.0.1:{REFUSING_PORT}"},
+        {**call, "name": "Impaired call (3% loss)", "target": f"sip:echo@127.0.0.1:{ports.relay}"},
+        {**call, "name": "Failing trunk", "target": f"sip:echo@127.0.0.1:{ports.refusing}"},
         {
             "kind": "sip_options",
             "name": "Reflector OPTIONS",
@@ -60,27 +83,27 @@ def _probes(api: str) -> list[dict[str, Any]]:
     ]
 
 
-def run(settings: Settings, port: int) -> None:
+def run(settings: Settings, ports: Ports, *, verbose: bool = False) -> None:
     """Start everything, set up the demo project, and wait for Ctrl-C / SIGTERM."""
     url = settings.database_url or cluster.start(settings.pg_root, settings.db_port)
-    env = {**os.environ, "CALLPROBE_DATABASE_URL": url}
-    api = f"http://127.0.0.1:{port}"
+    api = f"http://127.0.0.1:{ports.api}"
+    # Links in API responses (the page URLs) point at this API unless told otherwise.
+    env = {"CALLPROBE_PUBLIC_URL": api, **os.environ, "CALLPROBE_DATABASE_URL": url}
+    reflector = ["reflector", "--port", str(ports.sip), "--rtp-port", str(ports.rtp + 200)]
+    serve = ["serve", "--port", str(ports.api), "--log-level", "info" if verbose else "warning"]
     procs = [
-        _spawn(["reflector", "--port", str(REFLECTOR_PORT)], env),
-        _spawn(_relay_args(), env),
-        _spawn(["serve", "--port", str(port)], env),
+        _spawn(reflector, env),
+        _spawn(_relay_args(ports), env, quiet=not verbose),
+        _spawn(serve, env),
     ]
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         _wait_for(api)
-        demo = _demo_project(settings.data_dir / "demo.json", api, url)
-        agent = ["agent", "--api", api, "--location", LOCATION, "--token", demo["agent_token"]]
-        procs.append(_spawn(agent, env))
+        demo = _demo_project(settings.data_dir / "demo.json", api, url, ports)
+        agent = ["agent", "--api", api, "--location", LOCATION]
+        procs.append(_spawn(agent, {**env, "CALLPROBE_AGENT_TOKEN": demo["agent_token"]}))
         page = _demo_page(api, demo["key"])
-        console.print(f"API {api}  (docs: {api}/docs)")
-        console.print(f"status page: {page['page']}  (NOC wall: {page['wall']})")
-        console.print(f"write key: {demo['key']}  (also in {settings.data_dir / 'demo.json'})")
-        console.print("probes run every 15-60 s; Ctrl-C stops everything")
+        _summary(api, page, demo["key"], settings.data_dir / "demo.json")
         while all(proc.poll() is None for proc in procs):
             time.sleep(1)
         console.print("[red]a demo process exited[/red]")
@@ -91,15 +114,30 @@ def run(settings: Settings, port: int) -> None:
             _stop(proc)
 
 
-def _relay_args() -> list[str]:
+def _summary(api: str, page: dict[str, str], key: str, state: Path) -> None:
+    """What a new user needs, in one block."""
+    console.rule("callprobe demo")
+    for label, value in (
+        ("status page", page["page"]),
+        ("NOC wall", page["wall"]),
+        ("API docs", f"{api}/docs"),
+        ("write key", f"{key}  (kept in {state})"),
+        ("try", f'curl -H "Authorization: Bearer {key}" {api}/v1/probes'),
+    ):
+        console.print(f"  {label:<12} {value}", soft_wrap=True, markup=False, highlight=False)
+    console.rule()
+    console.print("probes run every 15-60 s; Ctrl-C stops everything; --verbose shows all logs")
+
+
+def _relay_args(ports: Ports) -> list[str]:
     return [
         "relay",
         "--listen",
-        f"127.0.0.1:{RELAY_PORT}",
+        f"127.0.0.1:{ports.relay}",
         "--target",
-        f"127.0.0.1:{REFLECTOR_PORT}",
+        f"127.0.0.1:{ports.sip}",
         "--rtp-ports",
-        "46000-46199",
+        f"{ports.rtp}-{ports.rtp + 199}",
         "--loss",
         "3",
         "--delay-ms",
@@ -107,7 +145,7 @@ def _relay_args() -> list[str]:
     ]
 
 
-def _demo_project(state: Path, api: str, url: str) -> dict[str, str]:
+def _demo_project(state: Path, api: str, url: str, ports: Ports) -> dict[str, str]:
     """The demo project's key and agent token: reused while the key still works."""
     if state.exists():
         saved: dict[str, str] = json.loads(state.read_text())
@@ -122,7 +160,7 @@ def _demo_project(state: Path, api: str, url: str) -> dict[str, str]:
         f"{api}/v1/agents", json={"name": "demo agent", "location": LOCATION}, headers=_auth(key)
     )
     agent.raise_for_status()
-    for probe in _probes(api):
+    for probe in _probes(api, ports):
         created = httpx.post(f"{api}/v1/probes", json=probe, headers=_auth(key))
         created.raise_for_status()
         if probe["kind"] == "sip_call":
@@ -178,8 +216,14 @@ def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "api", *args], env=env, start_new_session=True)
+def _spawn(args: list[str], env: dict[str, str], *, quiet: bool = False) -> subprocess.Popen[bytes]:
+    """``callprobe ARGS`` in its own session; ``quiet`` drops its standard output."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "api", *args],
+        env=env,
+        stdout=subprocess.DEVNULL if quiet else None,
+        start_new_session=True,
+    )
 
 
 def _wait_for(api: str) -> None:
@@ -194,8 +238,10 @@ def _wait_for(api: str) -> None:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process alone (the agent stops its own engine workers, which must not
+    see the signal first), SIGKILL to its whole group if it lingers."""
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
+        proc.terminate()
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:

@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 422: "invalid", 429: "too_many_requests",
-    503: "unavailable",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 422: "invalid",
+    429: "too_many_requests", 503: "unavailable",
 }  # fmt: skip
+NO_FRAMING = {"x-frame-options": "DENY", "content-security-policy": "frame-ancestors 'none'"}
+UNAVAILABLE = "the database is unavailable; try again shortly"
+RETRY_AFTER_S = 5
 
 
 class ErrorDetail(BaseModel):
@@ -52,7 +55,7 @@ class ErrorBody(BaseModel):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-    for status in (400, 401, 403, 404, 409, 422, 503)
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 """OpenAPI responses every route may give (passed to the app)."""
 
@@ -64,10 +67,12 @@ def invalid(loc: Sequence[str | int], message: str) -> RequestValidationError:
 
 def error_response(
     status: int, message: str, details: list[ErrorDetail] | None = None,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None, code: str | None = None,
 ) -> JSONResponse:  # fmt: skip
-    """The JSON response for an error."""
-    code = CODES.get(status, "error" if status >= 500 else HTTPStatus(status).phrase.lower())
+    """The JSON response for an error (``code``: the status's generic one unless given)."""
+    code = code or CODES.get(
+        status, "error" if status >= 500 else HTTPStatus(status).phrase.lower()
+    )
     body = ErrorBody(error=Error(code=code, message=message, details=details or []))
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
@@ -97,7 +102,13 @@ async def _http(_: Request, exc: HTTPException) -> JSONResponse:
 
 
 async def _store(_: Request, exc: StoreError) -> JSONResponse:
-    if exc.http_status >= 500 and exc.http_status != 503:
+    """Client errors say what was wrong; server errors are logged and never echo the
+    driver's text (hosts, ports, users, SQL) to the client."""
+    if exc.http_status == 503:
+        log.warning("database unavailable: %s", exc)
+        retry = {"Retry-After": str(RETRY_AFTER_S)}
+        return error_response(503, UNAVAILABLE, headers=retry, code=exc.code)
+    if exc.http_status >= 500:
         log.error("store error", exc_info=exc)
         return error_response(exc.http_status, "internal error")
-    return error_response(exc.http_status, str(exc))
+    return error_response(exc.http_status, str(exc), code=exc.code)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.ratelimit import parse_rate
 from store import cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_ADMIN_TOKEN = 24
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -60,6 +63,19 @@ class Settings(BaseSettings):
     push_rate: str = "60/minute"
     # How often each API process re-judges every probe (silence -> unknown/dead).
     sweep_interval_s: float = Field(default=15.0, ge=1, le=3600)
+    # Clock difference tolerated between agents and the API: a result's started_at
+    # must lie in [leased_at - skew, now + skew].
+    result_clock_skew_s: float = Field(default=60.0, ge=0, le=3600)
+
+    # Per-project quotas (a create past one answers 409 quota_exceeded) and the
+    # longest statement an API database session may run.
+    max_probes_per_project: int = Field(default=1000, ge=1)
+    max_pages_per_project: int = Field(default=50, ge=1)
+    max_components_per_page: int = Field(default=200, ge=1)
+    max_agents_per_project: int = Field(default=100, ge=1)
+    statement_timeout_ms: int = Field(default=15000, ge=100)
+    # Days a deleted or renamed page's slug stays reserved to its project.
+    slug_reservation_days: int = Field(default=30, ge=0, le=3650)
 
     # Public status pages: where they are published (for links in API responses),
     # how long a rendering is reused (0: never; capped by each page's refresh
@@ -70,10 +86,26 @@ class Settings(BaseSettings):
     # DNS server (host:port) for custom-domain TXT checks; unset: the system's.
     dns_server: str | None = Field(default=None, pattern=r"^[^:\s]+:\d{1,5}$")
 
-    @field_validator("push_rate", "public_rate")
+    # The HTTP edge: bodies larger than these get 413 before they are read (agent
+    # result batches have their own limit), failed authentications allowed per
+    # client, and the proxies (CIDRs, comma-separated) whose X-Forwarded-For is
+    # believed when telling clients apart.
+    max_body_bytes: int = Field(default=MIB, ge=1024)
+    max_results_body_bytes: int = Field(default=16 * MIB, ge=1024)
+    auth_fail_rate: str = "20/minute"
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+
+    @field_validator("push_rate", "public_rate", "auth_fail_rate")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
         parse_rate(value)
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @property

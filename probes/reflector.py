@@ -12,9 +12,13 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
+import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,11 +204,30 @@ def _never_discard(media: Any) -> None:
     media.jbDiscardAlgo = algo
 
 
+@contextmanager
+def _start_up_chatter_dropped() -> Iterator[None]:
+    """Drops what the library prints to fd 1 while it starts: pjlib's start-up lines
+    (written before our log level applies) and SWIG's note that the jitter-buffer enum
+    pointer of :func:`_never_discard` has no destructor. Both go through C's stdio, so
+    its buffers are flushed before fd 1 is given back."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 1)
+    try:
+        yield
+    finally:
+        ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run(config: ReflectorConfig) -> None:
     """Blocking entry point for the CLI: serve until SIGINT/SIGTERM."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    reflector = Reflector(config)
+    with _start_up_chatter_dropped():
+        reflector = Reflector(config)
     log.info("reflector listening", extra={"host": config.host, "port": config.port})
     reflector.serve(stop)

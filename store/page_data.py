@@ -1,5 +1,5 @@
 """Repository reads a public status page renders from: current states, maintenance
-windows and hourly metric series of the page's probes.
+windows and bucketed metric series of the page's probes.
 
 Free of the probe result model (``store.health`` is not), so status pages may use it.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg.rows import class_row
 
@@ -27,15 +27,28 @@ WHERE project_id = %(project)s AND ends_at > %(start)s AND starts_at < %(end)s
 ORDER BY starts_at, id
 """
 
-_HOURLY = """
-SELECT bucket,
+# Buckets of an hour or more add up the hourly rollup; shorter ones read the raw results
+# (a day of one probe), with the rollup's own expressions for MOS and loss.
+_FROM_ROLLUP = """
+SELECT time_bucket(%(width)s, bucket, %(zone)s::text) AS bucket,
        sum(mos_sum) / nullif(sum(mos_n), 0) AS mos,
        sum(jitter_sum) / nullif(sum(jitter_n), 0) AS jitter_ms,
        sum(loss_sum) / nullif(sum(loss_n), 0) AS loss_pct,
        sum(pdd_sum) / nullif(sum(pdd_n), 0) AS pdd_ms
 FROM result_rollup_hourly
 WHERE probe_id = %(probe)s AND bucket >= %(start)s AND bucket < %(end)s
-GROUP BY bucket ORDER BY bucket
+GROUP BY 1 ORDER BY 1
+"""
+
+_FROM_RESULTS = """
+SELECT time_bucket(%(width)s, started_at, %(zone)s::text) AS bucket,
+       avg(coalesce(pesq_mos, emodel_mos)) AS mos,
+       avg(jitter_ms) AS jitter_ms,
+       avg(greatest(rx_loss_pct, tx_loss_pct)) AS loss_pct,
+       avg(pdd_ms) AS pdd_ms
+FROM call_results
+WHERE probe_id = %(probe)s AND started_at >= %(start)s AND started_at < %(end)s
+GROUP BY 1 ORDER BY 1
 """
 
 
@@ -51,8 +64,8 @@ class PlannedWindow:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class HourlyMetrics:
-    """Means over one hour across locations; None when nothing measured it."""
+class BucketMetrics:
+    """Means over one time bucket across locations; None when nothing measured it."""
 
     bucket: datetime
     mos: float | None
@@ -83,10 +96,19 @@ async def planned_windows(
         return await cur.fetchall()
 
 
-async def hourly_metrics(
-    conn: AsyncConn, probe_id: uuid.UUID, start: datetime, end: datetime
-) -> list[HourlyMetrics]:
-    """A probe's hourly means over ``[start, end)``, oldest first."""
-    async with conn.cursor(row_factory=class_row(HourlyMetrics)) as cur:
-        await cur.execute(_HOURLY, {"probe": probe_id, "start": start, "end": end})
+async def metric_buckets(
+    conn: AsyncConn,
+    probe_id: uuid.UUID,
+    *,
+    start: datetime,
+    end: datetime,
+    width: timedelta,
+    zone: str,
+) -> list[BucketMetrics]:
+    """A probe's means per ``width`` bucket of ``[start, end)`` (buckets aligned in the
+    time zone ``zone``), oldest first; buckets without results are missing."""
+    query = _FROM_ROLLUP if width >= timedelta(hours=1) else _FROM_RESULTS
+    params = {"probe": probe_id, "start": start, "end": end, "width": width, "zone": zone}
+    async with conn.cursor(row_factory=class_row(BucketMetrics)) as cur:
+        await cur.execute(query, params)
         return await cur.fetchall()

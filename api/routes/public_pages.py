@@ -11,7 +11,6 @@ import asyncio
 import json
 import re
 import uuid
-from datetime import timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,6 +23,7 @@ from api.public_site import (
     cached,
     derived,
     html_policy,
+    page_url,
     rendered,
     respond,
     ttl,
@@ -31,7 +31,7 @@ from api.public_site import (
 )
 from statuspages import render, statuspage_json
 from statuspages.badges import STATE_COLORS, badge, uptime_color
-from statuspages.charts import charts
+from statuspages.charts import BUCKETS, charts, window
 from statuspages.feed import FeedEntry, atom, rss
 from statuspages.sla import SlaReport, month_bounds, report
 from statuspages.view import STATE_LABELS, ComponentView, PageView
@@ -45,7 +45,7 @@ router = APIRouter(
 )
 
 API_DOCUMENTS = ("summary", "status", "components", "incidents", "scheduled-maintenances")
-CHART_DAYS = (1, 7, 30, 90)
+CHART_DAYS = tuple(BUCKETS)
 JSON_HEADERS = {"access-control-allow-origin": "*", "content-security-policy": "default-src 'none'"}
 _SLA = re.compile(r"([0-9]{4}-[0-9]{2})(\.json|\.csv)?")
 
@@ -90,8 +90,8 @@ async def wall_page(slug: str, request: Request) -> Response:
 async def component_page(
     slug: str, public_id: str, request: Request, days: int = Query(7)
 ) -> Response:
-    """A component's detail view: its bar, hourly MOS, jitter, loss and PDD charts,
-    its incidents."""
+    """A component's detail view: its bar, MOS, jitter, loss and PDD charts over the
+    last ``days`` (5 min buckets for 1 day up to 1 day buckets for 90), its incidents."""
     if days not in CHART_DAYS:
         raise invalid(("query", "days"), f"days must be one of {CHART_DAYS}")
     page = await view(request, slug)
@@ -100,17 +100,19 @@ async def component_page(
 
     async def make() -> tuple[Rendered, float]:
         probe = await _probe_of(request, page, public_id)
+        span = window(page.now, days, page.zone)
         async with transaction(request.app.state.pool) as conn:
-            rows = await page_data.hourly_metrics(
-                conn, probe, page.now - timedelta(days=days), page.now
+            rows = await page_data.metric_buckets(
+                conn, probe, start=span.start, end=span.end, width=span.width, zone=page.zone.key
             )
-        figures = await asyncio.to_thread(charts, rows, page.zone)
+        figures = await asyncio.to_thread(charts, rows, span, page.zone)
         html = render.component_html(page, component, charts=figures, days=days, base=base)
         out = rendered(html, "text/html", html_policy(page.page.frame_ancestors))
         return out, ttl(request, page.page.refresh_s)
 
     extra = (public_id, days, base, page.now)
-    return respond(request, await cached(request, slug, "component", extra, make))
+    rendering = await cached(request, slug, "component", extra, make)
+    return respond(request, rendering, reads={"days": str(days)})
 
 
 async def _probe_of(request: Request, page: PageView, public_id: str) -> uuid.UUID:
@@ -121,19 +123,15 @@ async def _probe_of(request: Request, page: PageView, public_id: str) -> uuid.UU
     raise NotFound("no such component on this page")
 
 
-def _page_url(request: Request, slug: str) -> str:
-    return str(request.base_url).rstrip("/") + base_path(request, slug)
-
-
 async def _json(request: Request, slug: str, name: str) -> Response:
     page = await view(request, slug)
-    url = _page_url(request, slug)
+    url = page_url(request, page.page)
 
     async def make() -> Rendered:
         document = statuspage_json.document(page, name, url)
         return rendered(json.dumps(document), "application/json", JSON_HEADERS)
 
-    return respond(request, await derived(request, page, "json", (name, url), make))
+    return respond(request, await derived(request, page, "json", name, make))
 
 
 @router.get("/s/{slug}/api/v2/{document}.json", response_class=Response)
@@ -156,7 +154,7 @@ async def unresolved_incidents(slug: str, request: Request) -> Response:
 async def incident_feed(slug: str, feed: Literal["atom", "rss"], request: Request) -> Response:
     """The page's incidents as an Atom or RSS feed."""
     page = await view(request, slug)
-    url = _page_url(request, slug)
+    url = page_url(request, page.page)
 
     async def make() -> Rendered:
         entries = [
@@ -183,7 +181,7 @@ async def incident_feed(slug: str, feed: Literal["atom", "rss"], request: Reques
         media = "application/atom+xml" if feed == "atom" else "application/rss+xml"
         return rendered(body, media, {"content-security-policy": "default-src 'none'"})
 
-    return respond(request, await derived(request, page, "feed", (feed, url), make))
+    return respond(request, await derived(request, page, "feed", feed, make))
 
 
 def _badge(page: PageView, what: str, component: ComponentView | None) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from probes.call_probe import CallRequest, run_call
 from probes.result import CallResult
@@ -25,6 +26,12 @@ from probes.scoring import scoring_pool
 from probes.sip.engine import CallEngine, EngineConfig
 
 PEERS = Path(__file__).resolve().parent.parent / "peers"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".var" / "screenshots"
 ENGINE_SIP_PORT = 5260
 ENGINE_RTP_PORT = 42000
 
@@ -110,6 +117,22 @@ def reflector() -> Iterator[Peer]:
     proc = start_peer(command, 5280)
     yield Peer(uri="sip:echo@127.0.0.1:5280", port=5280, proc=proc)
     stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright (no browser download)."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture(scope="session")

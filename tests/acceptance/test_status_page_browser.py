@@ -14,14 +14,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from bench import platform_harness as harness
+from tests.acceptance.conftest import SCREENSHOTS
 from tests.conftest import Cluster
 from tests.health_history import store_history, store_hourly
 
@@ -29,12 +29,6 @@ pytestmark = pytest.mark.db
 
 API_PORT = 18195
 ORIGIN_PORT = 18196
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".var" / "screenshots"
 BASE = f"http://127.0.0.1:{API_PORT}"
 
 
@@ -44,21 +38,6 @@ def server(db: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     proc = harness.serve(API_PORT, environ)
     yield db.url
     harness.stop(proc)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 @dataclass
