@@ -1,5 +1,5 @@
 """``python -m api`` runs the CLI (used to start helper processes such as the reflector)."""
 
-from api.cli import main
+from api.cli.main import main
 
 main()

@@ -17,33 +17,33 @@ from fastapi import APIRouter, FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import metrics
-from api.body_limit import BodyLimit
-from api.domains import CustomDomainRouter
 from api.errors import ERROR_RESPONSES, NO_FRAMING, install_error_handlers
-from api.evaluator import HealthEvaluator
-from api.page_cache import PageCache
-from api.public_fast_path import PublicFastPath
-from api.ratelimit import RateLimiter
+from api.middleware.body_limit import BodyLimit
+from api.middleware.ratelimit import RateLimiter
+from api.public import routes as public_pages
+from api.public import static_assets
+from api.public.cache import PageCache
+from api.public.domains import CustomDomainRouter
+from api.public.fast_path import PublicFastPath
 from api.routes import (
-    agent_api,
+    agent,
     agents,
     docs,
     health,
     keys,
     locations,
     maintenance,
+    metrics,
     pages,
     probes,
     projects,
-    public_pages,
     results,
-    static_assets,
     thresholds,
 )
-from api.secrets import check_key
+from api.security.crypto import check_key
+from api.services.judging_queue import HealthEvaluator
+from api.services.sweeper import sweep_forever
 from api.settings import Settings, get_settings
-from api.sweeper import sweep_forever
 from statuspages.bars import BarMemo
 from store import cluster, page_events, status_pages
 from store.errors import DatabaseUnavailable
@@ -61,7 +61,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     results.router,
     health.router,
     pages.router,
-    agent_api.router,
+    agent.router,
     metrics.router,
     public_pages.router,
     static_assets.router,

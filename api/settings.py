@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from api.ratelimit import parse_rate
+from api.middleware.ratelimit import parse_rate
 from store import cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

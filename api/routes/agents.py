@@ -7,10 +7,10 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Request, Response
 
-from api.auth import Reader, Writer, issue_agent_token
 from api.errors import invalid
 from api.routes import db
-from api.schemas import AgentCreate, AgentCreated, AgentOut
+from api.schemas.agents import AgentCreate, AgentCreated, AgentOut
+from api.security.auth import Reader, Writer, issue_agent_token
 from store import agents, locations, quotas
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])

@@ -14,7 +14,7 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.routes.static_assets import content_version
+from api.public.static_assets import content_version
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from api import metrics
-from api.auth import (
+from api import telemetry
+from api.errors import ErrorBody
+from api.security.auth import (
     Principal,
     count_failure,
     hash_token,
@@ -18,7 +19,6 @@ from api.auth import (
     refuse_failing_client,
     require_read,
 )
-from api.errors import ErrorBody
 from probes.result import CallResult, Outcome
 from store import health, results
 from store.pool import AsyncConn, transaction
@@ -172,7 +172,7 @@ async def _push(request: Request, token: str, report: PushReport) -> PushAccepte
     if found is None:
         await count_failure(request, client)
         raise HTTPException(404, "unknown push token")
-    metrics.RESULTS_INGESTED.inc()
+    telemetry.RESULTS_INGESTED.inc()
     request.app.state.evaluator.mark([found[0]])
     return PushAccepted()
 

@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Request, Response
 
-from api.auth import Reader, Writer, issue_api_key
 from api.routes import db
-from api.schemas import KeyCreate, KeyCreated, KeyOut
+from api.schemas.keys import KeyCreate, KeyCreated, KeyOut
+from api.security.auth import Reader, Writer, issue_api_key
 from store import keys
 from store.errors import Conflict
 

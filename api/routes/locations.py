@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Request, Response
 
-from api.auth import Reader, Writer
 from api.routes import db
-from api.schemas import LocationCreate, LocationOut
+from api.schemas.locations import LocationCreate, LocationOut
+from api.security.auth import Reader, Writer
 from store import locations
 
 router = APIRouter(prefix="/v1/locations", tags=["locations"])

@@ -7,11 +7,11 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Request, Response
 
-from api.auth import Reader, Writer
 from api.errors import invalid
-from api.public_site import forget
+from api.public.site import forget
 from api.routes import db
-from api.schemas import MaintenanceCreate, MaintenanceOut
+from api.schemas.maintenance import MaintenanceCreate, MaintenanceOut
+from api.security.auth import Reader, Writer
 from store import maintenance, page_events, probes, status_pages
 from store.pool import AsyncConn
 

@@ -13,10 +13,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from api.auth import Reader, Writer
-from api.domains import verify_domain
 from api.errors import invalid
-from api.page_schemas import (
+from api.public.domains import verify_domain
+from api.public.site import forget
+from api.routes import db
+from api.schemas.pages import (
     AnnouncementCreate,
     AnnouncementOut,
     ComponentIn,
@@ -27,8 +28,7 @@ from api.page_schemas import (
     PageUpdate,
     PageUrls,
 )
-from api.public_site import forget
-from api.routes import db
+from api.security.auth import Reader, Writer
 from statuspages.images import ImageRejected, validate_image
 from store import page_events, quotas, status_pages
 from store.errors import QuotaExceeded

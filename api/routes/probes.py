@@ -18,11 +18,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
-from api.auth import PUSH_TOKEN_PREFIX, Reader, Writer, new_token
 from api.errors import invalid
 from api.routes import db
-from api.schemas import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch
-from api.secrets import encrypt_secret
+from api.schemas.probes import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch
+from api.security.auth import PUSH_TOKEN_PREFIX, Reader, Writer, new_token
+from api.security.crypto import encrypt_secret
 from probes.kinds.options import InvalidOptions, parse_options
 from probes.sip.uri import InvalidSipUri, parse_sip_uri
 from store import locations, probes, quotas, schedules

@@ -6,9 +6,10 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, Request
 
-from api.auth import Reader, issue_api_key, require_admin
 from api.routes import db
-from api.schemas import KeyCreated, ProjectCreate, ProjectCreated, ProjectOut
+from api.schemas.keys import KeyCreated
+from api.schemas.projects import ProjectCreate, ProjectCreated, ProjectOut
+from api.security.auth import Reader, issue_api_key, require_admin
 from store import keys, projects
 from store.pool import AsyncConn
 

@@ -16,10 +16,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import Reader
 from api.errors import invalid
 from api.routes import db
-from api.schemas import BucketedResults, BucketOut, Moment, RawResults, StatOut
+from api.schemas.common import Moment
+from api.schemas.results import BucketedResults, BucketOut, RawResults, StatOut
+from api.security.auth import Reader
 from probes.result import CallResult
 from statuspages.csv_cells import csv_cell
 from store import probes, results_query

@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from api.auth import Reader, Writer
 from api.errors import invalid
 from api.routes import db
-from api.schemas import Bounds, ThresholdCreate, ThresholdOut
+from api.schemas.thresholds import Bounds, ThresholdCreate, ThresholdOut
+from api.security.auth import Reader, Writer
 from store import probes, thresholds
 from thresholds.rules import InvalidRule, Rule
 

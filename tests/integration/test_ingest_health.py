@@ -8,9 +8,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from api.evaluator import HealthEvaluator
-from api.ingest import Poster, ingest
-from api.sweeper import sweep_once
+from api.services.ingest import Poster, ingest
+from api.services.judging_queue import HealthEvaluator
+from api.services.sweeper import sweep_once
 from probes.result import CallResult, Outcome
 from store import health, pool
 from tests.integration.test_store_runs import _lease, _world

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.results_sink import SinkReport, drain_spool, store_or_spool
+from api.services.local_results import SinkReport, drain_spool, store_or_spool
 from probes.result import CallResult, Outcome
 from probes.spool import Spool
 from store import cluster, pool

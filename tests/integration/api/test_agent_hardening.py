@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import app as cli
+from api.cli.main import app as cli
 from api.settings import Settings
 from probes.agent import Agent, AgentConfig
 from probes.spool import REJECTED_DIR, Spool

@@ -9,7 +9,7 @@ from fastapi import Depends
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import AgentPrincipal, require_agent
+from api.security.auth import AgentPrincipal, require_agent
 from api.settings import Settings
 from store import pool
 from tests.conftest import Cluster

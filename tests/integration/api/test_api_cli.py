@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from api.settings import get_settings
 from tests.conftest import Cluster
 from tests.integration.api.conftest import unique

@@ -17,9 +17,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from api.auth import require_read, require_write
-from api.page_schemas import AnnouncementCreate, PageUpdate
-from api.schemas import Bounds, ProbePatch, ThresholdCreate
+from api.schemas.pages import AnnouncementCreate, PageUpdate
+from api.schemas.probes import ProbePatch
+from api.schemas.thresholds import Bounds, ThresholdCreate
+from api.security.auth import require_read, require_write
 from tests.integration.api.conftest import Tenant, assert_error, create, new_tenant, unique
 
 pytestmark = pytest.mark.db

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 from starlette.requests import HTTPConnection
 
-from api.access_log import RedactPushTokens, log_config, redact
-from api.client_address import client_key
+from api.middleware.access_log import RedactPushTokens, log_config, redact
+from api.middleware.client_address import client_key
 from api.settings import Settings
 
 TRUSTED = [ip_network("10.0.0.0/8"), ip_network("fd00::/8")]

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from api.auth import API_KEY_PREFIX, PREFIX_LEN, hash_token, new_token
 from api.errors import error_response
-from api.health_eval import history_depth
 from api.routes.probes import check_target
-from api.secrets import KEY_FILE, SecretKeyError, check_key, decrypt_secret, encrypt_secret
+from api.security.auth import API_KEY_PREFIX, PREFIX_LEN, hash_token, new_token
+from api.security.crypto import KEY_FILE, SecretKeyError, check_key, decrypt_secret, encrypt_secret
+from api.services.judging import history_depth
 from api.settings import Settings
 from store.health import ProbeHealthConfig
 

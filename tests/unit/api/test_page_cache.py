@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from api import page_cache
-from api.page_cache import PageCache
+from api.public import cache as page_cache
+from api.public.cache import PageCache
 
 T = TypeVar("T")
 KEY = ("acme", "view")

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.errors import ErrorBody, invalid
-from api.public_site import (
+from api.public.site import (
     Rendered,
     base_path,
     cached,

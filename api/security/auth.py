@@ -23,7 +23,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.client_address import client_key
+from api.middleware.client_address import client_key
 from store import agents, keys
 from store.pool import AsyncConn, statement
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from api.health_eval import reevaluate
+from api.services.judging import reevaluate
 from store import health
 from store.errors import DatabaseUnavailable
 from store.pool import Pool, transaction

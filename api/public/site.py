@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import Request, Response
 from starlette.types import Scope
 
-from api.client_address import client_key
-from api.page_cache import Key, PageCache
+from api.middleware.client_address import client_key
+from api.public.cache import Key, PageCache
 from statuspages.load import page_view
 from statuspages.view import PageView
 from store import status_pages
@@ -89,7 +89,7 @@ def reply(
 
 
 def respond(request: Request, item: Rendered, reads: Mapping[str, str] | None = None) -> Response:
-    """``item`` as a response, remembered for :class:`api.public_fast_path.PublicFastPath`
+    """``item`` as a response, remembered for :class:`api.public.fast_path.PublicFastPath`
     until the page's view expires. ``reads``: the query parameters the route used, each
     with the value it used, spelled as a client would."""
     status, body, headers = reply(

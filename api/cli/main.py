@@ -22,10 +22,10 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
-from api.access_log import log_config
 from api.app import create_app
-from api.demo import Ports
-from api.demo import run as demo_run
+from api.cli.demo import Ports
+from api.cli.demo import run as demo_run
+from api.middleware.access_log import log_config
 from api.routes.projects import create_project_with_key
 from api.settings import get_settings
 from probes.sip.spec import EngineError, Registration
@@ -139,7 +139,7 @@ def agent(
 
     The token comes from $CALLPROBE_AGENT_TOKEN or --token-file, never argv (ps shows it).
     """
-    from api.agent_runner import default_spool, run_agent  # noqa: PLC0415
+    from api.cli.agent import default_spool, run_agent  # noqa: PLC0415
     from probes.agent import (  # noqa: PLC0415
         AgentConfig,
         AgentRejected,
@@ -231,7 +231,7 @@ def call(
     store: Annotated[bool, typer.Option(help="Store when a database is configured")] = True,
 ) -> None:
     """Place one test call, print its measurements and store them."""
-    from api import calls  # noqa: PLC0415
+    from api.cli import local_calls as calls  # noqa: PLC0415
     from probes.call_probe import CallRequest, InvalidCallRequest  # noqa: PLC0415
 
     registration = None
@@ -265,7 +265,7 @@ def reflector(
     prompt: Annotated[Path | None, typer.Option(help="Play this file instead of echoing")] = None,
 ) -> None:
     """Answer calls and echo their audio (or play a prompt) until interrupted."""
-    from api import calls  # noqa: PLC0415
+    from api.cli import local_calls as calls  # noqa: PLC0415
 
     calls.run_reflector(host, port, rtp_port, prompt)
 
@@ -273,7 +273,7 @@ def reflector(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def relay(ctx: typer.Context) -> None:
     """Run the impairment relay; flags as `python -m probes.impairment --help`."""
-    from api import calls  # noqa: PLC0415
+    from api.cli import local_calls as calls  # noqa: PLC0415
 
     calls.run_relay(list(ctx.args))
 
@@ -287,7 +287,7 @@ def run(
     count: Annotated[int, typer.Option(help="Stop after this many calls (0 = forever)")] = 0,
 ) -> None:
     """The local platform: database, reflector and a scheduled call probe, stored."""
-    from api import calls  # noqa: PLC0415
+    from api.cli import local_calls as calls  # noqa: PLC0415
     from probes.call_probe import CallRequest  # noqa: PLC0415
 
     template = CallRequest(target="", codec=codec, talk_s=duration, probe="local-reflector")

@@ -1,4 +1,5 @@
-"""Prometheus metrics: the service's own counters and, per scrape, each probe's gauges.
+"""``/metrics``: the service's own counters (``api.telemetry``) and, per scrape, each
+probe's gauges.
 
 ``/metrics`` answers by who scrapes. The admin token gets the service metrics: the
 default registry (per process; scrape every replica) and this process's database
@@ -18,33 +19,13 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from api.auth import API_KEY_PREFIX, Principal, require_admin, require_read
+from api.security.auth import API_KEY_PREFIX, Principal, require_admin, require_read
 from store import probe_metrics
 from store.pool import transaction
-
-LEASE_SECONDS = Histogram(
-    "callprobe_lease_seconds",
-    "Time to lease runs for one agent request.",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
-)
-RUNS_LEASED = Counter("callprobe_runs_leased", "Runs handed to agents.")
-RESULTS_INGESTED = Counter("callprobe_results_ingested", "Results stored from agents and pushes.")
-HEALTH_PENDING = Gauge(
-    "callprobe_health_pending", "Probes with new results waiting for health evaluation."
-)
-HEALTH_EVAL_SECONDS = Histogram(
-    "callprobe_health_eval_seconds",
-    "Time of one background pass judging the probes marked since the last pass.",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
-)
-HEALTH_CHANGES = Counter("callprobe_health_transitions", "Probe health transitions recorded.")
 
 STATE_VALUES = {"healthy": 0.0, "degraded": 1.0, "unhealthy": 2.0, "unknown": -1.0}
 """Gauge encoding of states: higher is worse, -1 for no data."""

@@ -1,6 +1,6 @@
 """Judge probes: results from the store through the pure threshold engine, changes recorded.
 
-Called by the background evaluator for probes with new results (``api.evaluator``)
+Called by the background evaluator for probes with new results (``api.services.judging_queue``)
 and by the sweeper on a clock (so silence turns into ``unknown`` or, for push
 probes, ``unhealthy``).
 Each probe is evaluated under a transaction-scoped advisory lock, so API replicas

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from api import metrics
-from api.auth import AgentPrincipal, require_agent
-from api.ingest import Poster, ingest
-from api.secrets import decrypt_secret
+from api import telemetry
+from api.security.auth import AgentPrincipal, require_agent
+from api.security.crypto import decrypt_secret
+from api.services.ingest import Poster, ingest
 from probes.contract import IngestReport, Lease, LeasedRun, LeaseRequest, ResultBatch
 from store import runs
 from store.pool import statement
@@ -38,8 +38,8 @@ async def lease(body: LeaseRequest, agent: Agent, request: Request) -> Lease:
             limit=body.max_runs,
             grace_s=settings.lease_grace_s,
         )
-    metrics.LEASE_SECONDS.observe(time.perf_counter() - started)
-    metrics.RUNS_LEASED.inc(len(rows))
+    telemetry.LEASE_SECONDS.observe(time.perf_counter() - started)
+    telemetry.RUNS_LEASED.inc(len(rows))
     leased = [
         LeasedRun(
             run_id=row.run_id,
@@ -72,5 +72,5 @@ async def post_results(body: ResultBatch, agent: Agent, request: Request) -> Ing
     skew_s = request.app.state.settings.result_clock_skew_s
     ingested = await ingest(request.app.state.pool, poster, body.results, skew_s=skew_s)
     request.app.state.evaluator.mark(ingested.probe_ids)
-    metrics.RESULTS_INGESTED.inc(ingested.report.accepted)
+    telemetry.RESULTS_INGESTED.inc(ingested.report.accepted)
     return ingested.report

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from api.render import result_table
-from api.results_sink import drain_spool, store_or_spool
+from api.cli.table import result_table
+from api.services.local_results import drain_spool, store_or_spool
 from api.settings import Settings
 from probes.call_probe import CallRequest, InvalidCallRequest, invalid_result, run_call
 from probes.impairment.cli import main as relay_main

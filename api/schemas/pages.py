@@ -10,7 +10,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from api.schemas import Moment, Name, _In, _no_nul
+from api.schemas.common import InputModel, Moment, Name, no_nul
 
 # A CSP host-source: scheme and host, an optional leading wildcard label and port.
 _ORIGIN = re.compile(
@@ -44,14 +44,14 @@ def _domain(domain: str) -> str:
 
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-Text = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
+Text = Annotated[str, Field(max_length=2000), AfterValidator(no_nul)]
 Zone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$"), AfterValidator(str.lower)]
 Origin = Annotated[str, Field(max_length=300), AfterValidator(_origin)]
 Domain = Annotated[str, Field(max_length=253), AfterValidator(_domain)]
 
 
-class ComponentIn(_In):
+class ComponentIn(InputModel):
     """A probe shown on the page under a customer-facing name."""
 
     probe_id: uuid.UUID
@@ -71,7 +71,7 @@ def _unique_probes(components: list[ComponentIn] | None) -> list[ComponentIn] | 
 Components = Annotated[list[ComponentIn], Field(max_length=500), AfterValidator(_unique_probes)]
 
 
-class PageCreate(_In):
+class PageCreate(InputModel):
     """A new status page; ``components`` in display order (groups in order of first use)."""
 
     name: Name
@@ -87,7 +87,7 @@ class PageCreate(_In):
     components: Components = Field(default_factory=list)
 
 
-class PageUpdate(_In):
+class PageUpdate(InputModel):
     """Fields to change; ``components`` replaces the whole list."""
 
     name: Name | None = None
@@ -103,7 +103,7 @@ class PageUpdate(_In):
     components: Components | None = None
 
     @model_validator(mode="after")
-    def _no_null_required(self) -> Self:
+    def no_null_required(self) -> Self:
         for name in self.model_fields_set - {"custom_domain"}:
             if getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
@@ -165,11 +165,11 @@ class PageOut(BaseModel):
     updated_at: datetime
 
 
-class AnnouncementCreate(_In):
+class AnnouncementCreate(InputModel):
     """A notice shown on the page from ``starts_at`` (default now) until ``ends_at``."""
 
     title: Name
-    body: Annotated[str, Field(max_length=10000), AfterValidator(_no_nul)] = ""
+    body: Annotated[str, Field(max_length=10000), AfterValidator(no_nul)] = ""
     starts_at: Moment | None = None
     ends_at: Moment | None = None
 

@@ -7,7 +7,7 @@ import contextlib
 import signal
 from pathlib import Path
 
-from api.calls import probing
+from api.cli.local_calls import probing
 from api.settings import Settings
 from probes.agent import Agent, AgentConfig, AgentStats
 from probes.kinds.checks import CallRuntime

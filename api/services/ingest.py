@@ -7,7 +7,7 @@ first) and started within that lease (from ``skew_s`` before it was leased to
 that both report never count twice and a result dated far from its lease never
 reaches the results table. The probe, location and project come from the run,
 not from what the agent claims. Every refused item is reported back with its
-reason. Health is judged afterwards, off the request path (``api.evaluator``),
+reason. Health is judged afterwards, off the request path (``api.services.judging_queue``),
 for the probes :class:`Ingested` names.
 """
 

@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from api import metrics
-from api.health_eval import reevaluate
+from api import telemetry
+from api.services.judging import reevaluate
 from store.errors import DatabaseUnavailable
 from store.pool import Pool
 
@@ -47,7 +47,7 @@ class HealthEvaluator:
     def mark(self, probe_ids: Iterable[uuid.UUID]) -> None:
         """Ask for these probes to be judged soon (cheap; never blocks)."""
         self._pending.update(probe_ids)
-        metrics.HEALTH_PENDING.set(len(self._pending))
+        telemetry.HEALTH_PENDING.set(len(self._pending))
         if self._pending:
             self._idle.clear()
             self._wake.set()
@@ -85,7 +85,7 @@ class HealthEvaluator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RETRY_S)
             return
-        metrics.HEALTH_EVAL_SECONDS.observe(time.perf_counter() - started)
-        metrics.HEALTH_PENDING.set(len(self._pending))
+        telemetry.HEALTH_EVAL_SECONDS.observe(time.perf_counter() - started)
+        telemetry.HEALTH_PENDING.set(len(self._pending))
         if not self._pending:
             self._idle.set()

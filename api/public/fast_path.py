@@ -1,6 +1,6 @@
 """Answers repeated public status page requests from memory, before FastAPI routing.
 
-A response that :func:`api.public_site.respond` remembered (same path, Host kind and
+A response that :func:`api.public.site.respond` remembered (same path, Host kind and
 values of the query parameters the route reads, the page's view still fresh) is
 sent as raw ASGI messages: no routing, validation or dependency resolution, which
 is most of a cached request's cost (measured: 1,948 req/s on one core through
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.page_cache import PageCache
-from api.public_site import Rendered, fast_key, reads_key, reply
+from api.public.cache import PageCache
+from api.public.site import Rendered, fast_key, reads_key, reply
 
 
 class PublicFastPath:

@@ -1,0 +1,1 @@
+"""The ``callprobe`` command line: commands, local calls, the demo, terminal tables."""

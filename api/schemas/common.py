@@ -1,0 +1,55 @@
+"""Types and checks every request body shares.
+
+Strings reaching the database refuse NUL characters (PostgreSQL text cannot hold
+them); secrets and tokens appear in a response only where it says "shown once".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from probes.kinds.options import KINDS
+
+
+def no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+def _utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("date out of range") from exc
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_nul)]
+LocationName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+Target = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(no_nul)
+]
+Secret = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(no_nul)]
+Kind = Literal["sip_call", "sip_options", "sip_register", "http", "tcp", "icmp", "push"]
+Scope = Literal["read", "write"]
+Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
+"""A date-time with an offset, normalised to UTC."""
+Bound = Annotated[float, Field(allow_inf_nan=False)]
+
+assert set(KINDS) == set(Kind.__args__)  # type: ignore[attr-defined]
+
+
+class InputModel(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")

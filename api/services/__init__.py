@@ -1,0 +1,1 @@
+"""What the routes and the CLI ask for: ingest, judging, the sweeper."""
