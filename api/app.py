@@ -44,6 +44,7 @@ from api.security.crypto import check_key
 from api.services.judging_queue import HealthEvaluator
 from api.services.sweeper import sweep_forever
 from api.settings import Settings, get_settings
+from api.state import AppState, of
 from statuspages.bars import BarMemo
 from store import cluster, page_events, status_pages
 from store.errors import DatabaseUnavailable
@@ -73,7 +74,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API app; the database pool opens in its lifespan (``app.state.pool``)."""
+    """The API app; its shared state is ``api.state.of(app)``, whose database pool opens
+    in the lifespan."""
     app = FastAPI(
         title="callprobe",
         summary="SIP/VoIP synthetic-call probing",
@@ -84,23 +86,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.settings = settings or get_settings()
-    app.state.push_limiter = RateLimiter("push token", app.state.settings.push_rate)
-    app.state.public_limiter = RateLimiter("public page client", app.state.settings.public_rate)
-    app.state.auth_limiter = RateLimiter(
-        "client failing authentication", app.state.settings.auth_fail_rate
+    settings = settings or get_settings()
+    app.state.callprobe = AppState(
+        settings=settings,
+        push_limiter=RateLimiter("push token", settings.push_rate),
+        public_limiter=RateLimiter("public page client", settings.public_rate),
+        auth_limiter=RateLimiter("client failing authentication", settings.auth_fail_rate),
+        page_cache=PageCache(),
+        bar_memo=BarMemo(),
     )
-    app.state.page_cache = PageCache()
-    app.state.bar_memo = BarMemo()
-    app.state.domains = {}
     install_error_handlers(app)
     app.add_middleware(NoFramingMiddleware)
     app.add_middleware(PublicFastPath)
     app.add_middleware(CustomDomainRouter)
     app.add_middleware(  # outermost: before anything reads a body or authenticates
         BodyLimit,
-        limit=app.state.settings.max_body_bytes,
-        limits={"/v1/agent/results": app.state.settings.max_results_body_bytes},
+        limit=settings.max_body_bytes,
+        limits={"/v1/agent/results": settings.max_results_body_bytes},
     )
     for router in ROUTERS:
         app.include_router(router)
@@ -114,16 +116,17 @@ def database_url(settings: Settings) -> str:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+    shared = of(app)
+    settings = shared.settings
     check_key(settings)
     url = database_url(settings)
     await asyncio.to_thread(_migrate, url)
     pool = create_pool(url, statement_timeout_ms=settings.statement_timeout_ms)
     await pool.open()
-    app.state.pool = pool
+    shared.opened_pool = pool
     async with statement(pool) as conn:
-        app.state.domains = await status_pages.verified_domains(conn)
-    app.state.evaluator = evaluator = HealthEvaluator(pool)
+        shared.domains = await status_pages.verified_domains(conn)
+    shared.opened_evaluator = evaluator = HealthEvaluator(pool)
     stop = asyncio.Event()
     background = [
         asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop)),
@@ -149,13 +152,13 @@ def _page_changed(app: FastAPI) -> Callable[[str], None]:
 
     async def reload_domains() -> None:
         try:
-            async with statement(app.state.pool) as conn:
-                app.state.domains = await status_pages.verified_domains(conn)
+            async with statement(of(app).pool) as conn:
+                of(app).domains = await status_pages.verified_domains(conn)
         except DatabaseUnavailable:
             log.warning("custom domains not reloaded: database unavailable")
 
     def changed(slug: str) -> None:
-        app.state.page_cache.invalidate(slug)
+        of(app).page_cache.invalidate(slug)
         task = asyncio.create_task(reload_domains())
         pending.add(task)
         task.add_done_callback(pending.discard)

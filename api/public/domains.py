@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import invalid
 from api.settings import Settings
+from api.state import of as state_of
 
 
 async def verify_domain(record: str, expected: str, settings: Settings) -> None:
@@ -38,15 +39,13 @@ PUBLIC_EXEMPT = ("/static/",)
 class CustomDomainRouter:
     """Serves a verified custom domain's page at its root: ``/x`` on that Host is
     ``/s/<slug>/x``, so everything else (the API, other pages) is 404 there. The map
-    is ``app.state.domains``, reloaded whenever a page changes."""
+    is ``state_of(app).domains``, reloaded whenever a page changes."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        domains: dict[str, str] = (
-            getattr(scope["app"].state, "domains", {}) if "app" in scope else {}
-        )
+        domains: dict[str, str] = state_of(scope["app"]).domains if "app" in scope else {}
         if scope["type"] == "http" and domains:
             host = _host(scope)
             slug = domains.get(host)

@@ -29,6 +29,7 @@ from api.public.site import (
     ttl,
     view,
 )
+from api.state import of as state_of
 from statuspages import render, statuspage_json
 from statuspages.badges import STATE_COLORS, badge, uptime_color
 from statuspages.charts import BUCKETS, charts, window
@@ -101,7 +102,7 @@ async def component_page(
     async def make() -> tuple[Rendered, float]:
         probe = await _probe_of(request, page, public_id)
         span = window(page.now, days, page.zone)
-        async with transaction(request.app.state.pool) as conn:
+        async with transaction(state_of(request.app).pool) as conn:
             rows = await page_data.metric_buckets(
                 conn, probe, start=span.start, end=span.end, width=span.width, zone=page.zone.key
             )
@@ -116,7 +117,7 @@ async def component_page(
 
 
 async def _probe_of(request: Request, page: PageView, public_id: str) -> uuid.UUID:
-    async with transaction(request.app.state.pool) as conn:
+    async with transaction(state_of(request.app).pool) as conn:
         for component in await status_pages.components(conn, page.page.id):
             if component.public_id == public_id:
                 return component.probe_id
@@ -254,7 +255,7 @@ async def sla_report(slug: str, month: str, request: Request) -> Response:
     fmt, base = match[2] or ".html", base_path(request, slug)
 
     async def make() -> tuple[Rendered, float]:
-        async with transaction(request.app.state.pool) as conn:
+        async with transaction(state_of(request.app).pool) as conn:
             components = await status_pages.components(conn, page.page.id)
             ids = [c.probe_id for c in components]
             until = min(end, page.now)
@@ -307,7 +308,7 @@ async def page_image(
     page = await view(request, slug)
 
     async def make() -> tuple[Rendered, float]:
-        async with transaction(request.app.state.pool) as conn:
+        async with transaction(state_of(request.app).pool) as conn:
             stored = await status_pages.image(conn, page.page.id, slot)
         if stored is None:
             raise NotFound("this page has no such image")

@@ -25,6 +25,7 @@ from starlette.types import Scope
 
 from api.middleware.client_address import client_key
 from api.public.cache import Key, PageCache
+from api.state import of as state_of
 from statuspages.load import page_view
 from statuspages.view import PageView
 from store import status_pages
@@ -140,7 +141,7 @@ def _sent(scope: Scope, names: Sequence[str]) -> tuple[str | None, ...]:
 def page_url(request: Request, page: Page) -> str:
     """The page's absolute address, from configuration only: its verified custom
     domain (with ``CALLPROBE_PUBLIC_URL``'s scheme), else ``PUBLIC_URL/s/<slug>``."""
-    public_url: str = request.app.state.settings.public_url.rstrip("/")
+    public_url: str = state_of(request.app).settings.public_url.rstrip("/")
     if page.custom_domain and page.domain_verified_at is not None:
         return f"{urlsplit(public_url).scheme or 'https'}://{page.custom_domain}"
     return f"{public_url}/s/{page.slug}"
@@ -158,18 +159,18 @@ def forget(request: Request, slugs: Iterable[str]) -> None:
 
 
 def _cache(request: Request) -> PageCache:
-    cache: PageCache = request.app.state.page_cache
+    cache: PageCache = state_of(request.app).page_cache
     return cache
 
 
 async def _limited(request: Request) -> None:
     """Count an uncached public request against its client's limit."""
-    client = client_key(request, request.app.state.settings.trusted_proxies)
-    await request.app.state.public_limiter.check(client)
+    client = client_key(request, state_of(request.app).settings.trusted_proxies)
+    await state_of(request.app).public_limiter.check(client)
 
 
 def ttl(request: Request, refresh_s: int) -> float:
-    return float(min(request.app.state.settings.page_cache_s, refresh_s / 2))
+    return float(min(state_of(request.app).settings.page_cache_s, refresh_s / 2))
 
 
 async def view(request: Request, slug: str) -> PageView:
@@ -181,11 +182,11 @@ async def view(request: Request, slug: str) -> PageView:
     await _limited(request)
 
     async def compute() -> tuple[PageView, float]:
-        async with transaction(request.app.state.pool) as conn:
+        async with transaction(state_of(request.app).pool) as conn:
             page = await status_pages.page_by_slug(conn, slug)
             if page is None:
                 raise NotFound("no status page is published here")
-            loaded = await page_view(conn, page, datetime.now(UTC), request.app.state.bar_memo)
+            loaded = await page_view(conn, page, datetime.now(UTC), state_of(request.app).bar_memo)
         return loaded, ttl(request, page.refresh_s)
 
     result: PageView = await _cache(request).get(key, compute, "view")

@@ -6,9 +6,10 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import Request
 
+from api.state import of as state_of
 from store.pool import AsyncConn, transaction
 
 
 def db(request: Request) -> AbstractAsyncContextManager[AsyncConn]:
     """A transaction on the app's pool, committed when the block succeeds."""
-    return transaction(request.app.state.pool)
+    return transaction(state_of(request.app).pool)

@@ -11,6 +11,7 @@ from api import telemetry
 from api.security.auth import AgentPrincipal, require_agent
 from api.security.crypto import decrypt_secret
 from api.services.ingest import Poster, ingest
+from api.state import of as state_of
 from probes.contract import IngestReport, Lease, LeasedRun, LeaseRequest, ResultBatch
 from store import runs
 from store.pool import statement
@@ -27,10 +28,10 @@ async def lease(body: LeaseRequest, agent: Agent, request: Request) -> Lease:
         raise HTTPException(
             409, f"this agent token belongs to location {agent.location!r}, not {body.location!r}"
         )
-    settings = request.app.state.settings
+    settings = state_of(request.app).settings
     started = time.perf_counter()
     # The lease is one statement, atomic on its own: no BEGIN/COMMIT round trips.
-    async with statement(request.app.state.pool) as conn:
+    async with statement(state_of(request.app).pool) as conn:
         rows = await runs.lease_runs(
             conn,
             location_id=agent.location_id,
@@ -69,8 +70,8 @@ async def post_results(body: ResultBatch, agent: Agent, request: Request) -> Ing
         location_id=agent.location_id,
         location=agent.location,
     )
-    skew_s = request.app.state.settings.result_clock_skew_s
-    ingested = await ingest(request.app.state.pool, poster, body.results, skew_s=skew_s)
-    request.app.state.evaluator.mark(ingested.probe_ids)
+    skew_s = state_of(request.app).settings.result_clock_skew_s
+    ingested = await ingest(state_of(request.app).pool, poster, body.results, skew_s=skew_s)
+    state_of(request.app).evaluator.mark(ingested.probe_ids)
     telemetry.RESULTS_INGESTED.inc(ingested.report.accepted)
     return ingested.report

@@ -11,6 +11,7 @@ from api.errors import invalid
 from api.routes import db
 from api.schemas.agents import AgentCreate, AgentCreated, AgentOut
 from api.security.auth import Reader, Writer, issue_agent_token
+from api.state import of as state_of
 from store import agents, locations, quotas
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
@@ -29,7 +30,7 @@ async def create_agent(body: AgentCreate, principal: Writer, request: Request) -
     """Register an agent at an existing location (409 ``quota_exceeded`` past the
     project's quota of unrevoked agents); its token is in this response only."""
     async with db(request) as conn:
-        limit = request.app.state.settings.max_agents_per_project
+        limit = state_of(request.app).settings.max_agents_per_project
         await quotas.claim(conn, principal.project_id, "agents", limit)
         found = await locations.location_ids(conn, principal.project_id, [body.location])
         if body.location not in found:

@@ -19,6 +19,7 @@ from api.security.auth import (
     refuse_failing_client,
     require_read,
 )
+from api.state import of as state_of
 from probes.result import CallResult, Outcome
 from store import health, results
 from store.pool import AsyncConn, transaction
@@ -72,7 +73,7 @@ class PushAccepted(BaseModel):
 
 
 async def _owned(request: Request, principal: Principal, probe_id: uuid.UUID) -> None:
-    async with transaction(request.app.state.pool) as conn:
+    async with transaction(state_of(request.app).pool) as conn:
         if not await health.probe_in_project(conn, principal.project_id, probe_id):
             raise HTTPException(404, "probe not found")
 
@@ -83,7 +84,7 @@ async def probe_health(
 ) -> list[LocationHealth]:
     """The probe's overall state ('' location) and each location's, with deciding reasons."""
     await _owned(request, principal, probe_id)
-    async with transaction(request.app.state.pool) as conn:
+    async with transaction(state_of(request.app).pool) as conn:
         rows = await health.health_rows(conn, [probe_id])
     return [
         LocationHealth(
@@ -111,7 +112,7 @@ async def probe_transitions(
     start = start or end - timedelta(days=30)
     if start >= end:
         raise HTTPException(422, "start must be before end")
-    async with transaction(request.app.state.pool) as conn:
+    async with transaction(state_of(request.app).pool) as conn:
         rows = await health.transitions(conn, probe_id, start, end)
     return [
         TransitionOut(at=r.at, from_state=r.from_state, to_state=r.to_state, reasons=r.reasons)
@@ -128,7 +129,7 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[IncidentOut]:
     """The project's incidents, newest first."""
-    async with transaction(request.app.state.pool) as conn:
+    async with transaction(state_of(request.app).pool) as conn:
         rows = await health.incidents(
             conn, principal.project_id, probe_id=probe_id, open_only=open_only, limit=limit
         )
@@ -164,8 +165,8 @@ async def push_in_path(
 async def _push(request: Request, token: str, report: PushReport) -> PushAccepted:
     client = await refuse_failing_client(request)
     token_hash = hash_token(token)
-    await request.app.state.push_limiter.check(token_hash.hex())
-    async with transaction(request.app.state.pool) as conn:
+    await state_of(request.app).push_limiter.check(token_hash.hex())
+    async with transaction(state_of(request.app).pool) as conn:
         found = await health.probe_for_push_token(conn, token_hash)
         if found is not None:
             await _record(conn, *found, report)
@@ -173,7 +174,7 @@ async def _push(request: Request, token: str, report: PushReport) -> PushAccepte
         await count_failure(request, client)
         raise HTTPException(404, "unknown push token")
     telemetry.RESULTS_INGESTED.inc()
-    request.app.state.evaluator.mark([found[0]])
+    state_of(request.app).evaluator.mark([found[0]])
     return PushAccepted()
 
 

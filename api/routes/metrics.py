@@ -24,6 +24,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from api.security.auth import API_KEY_PREFIX, Principal, require_admin, require_read
+from api.state import of as state_of
 from store import probe_metrics
 from store.pool import transaction
 
@@ -57,10 +58,10 @@ async def scrape(
     """Prometheus text format: service metrics for the admin token, the project's probe
     gauges for an API key."""
     if principal is None:
-        pool = _registry(_pool_families(request.app.state.pool.get_stats()))
+        pool = _registry(_pool_families(state_of(request.app).pool.get_stats()))
         body = generate_latest(REGISTRY) + generate_latest(pool)
     else:
-        async with transaction(request.app.state.pool) as conn:
+        async with transaction(state_of(request.app).pool) as conn:
             rows = await probe_metrics.latest(conn, principal.project_id)
         body = generate_latest(_registry(_probe_families(rows)))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -29,6 +29,7 @@ from api.schemas.pages import (
     PageUrls,
 )
 from api.security.auth import Reader, Writer
+from api.state import of as state_of
 from statuspages.images import ImageRejected, validate_image
 from store import page_events, quotas, status_pages
 from store.errors import QuotaExceeded
@@ -43,7 +44,7 @@ TXT_PREFIX = "_callprobe-challenge"
 
 
 def _urls(request: Request, slug: str) -> PageUrls:
-    base = f"{request.app.state.settings.public_url.rstrip('/')}/s/{slug}"
+    base = f"{state_of(request.app).settings.public_url.rstrip('/')}/s/{slug}"
     return PageUrls(
         page=base,
         embed=f"{base}/embed",
@@ -98,7 +99,7 @@ def _out(request: Request, page: Page, components: list[status_pages.Component])
 
 
 def _check_component_quota(request: Request, components: list[ComponentIn] | None) -> None:
-    limit = request.app.state.settings.max_components_per_page
+    limit = state_of(request.app).settings.max_components_per_page
     if components is not None and len(components) > limit:
         raise QuotaExceeded(f"a page may show at most {limit} components, not {len(components)}")
 
@@ -126,7 +127,7 @@ async def create_page(body: PageCreate, principal: Writer, request: Request) -> 
     _check_component_quota(request, body.components)
     fields = body.model_dump(exclude={"components"})
     async with db(request) as conn:
-        limit = request.app.state.settings.max_pages_per_project
+        limit = state_of(request.app).settings.max_pages_per_project
         await quotas.claim(conn, principal.project_id, "pages", limit)
         page = await status_pages.create_page(conn, principal.project_id, fields)
         components = await _set_components(conn, principal.project_id, page.id, body.components)
@@ -231,7 +232,7 @@ async def delete_image(page_id: uuid.UUID, slot: str, principal: Writer, request
 
 
 def _reserve_days(request: Request) -> int:
-    days: int = request.app.state.settings.slug_reservation_days
+    days: int = state_of(request.app).settings.slug_reservation_days
     return days
 
 
@@ -302,7 +303,7 @@ async def verify_page_domain(page_id: uuid.UUID, principal: Writer, request: Req
     await verify_domain(
         f"{TXT_PREFIX}.{page.custom_domain}",
         f"callprobe-verification={page.domain_token}",
-        request.app.state.settings,
+        state_of(request.app).settings,
     )
     async with db(request) as conn:
         dropped = await status_pages.mark_domain_verified(conn, page.id, page.custom_domain)

@@ -23,6 +23,7 @@ from api.routes import db
 from api.schemas.probes import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch
 from api.security.auth import PUSH_TOKEN_PREFIX, Reader, Writer, new_token
 from api.security.crypto import encrypt_secret
+from api.state import of as state_of
 from probes.kinds.options import InvalidOptions, parse_options
 from probes.sip.uri import InvalidSipUri, parse_sip_uri
 from store import locations, probes, quotas, schedules
@@ -53,7 +54,7 @@ async def create_probe(body: ProbeCreate, principal: Writer, request: Request) -
     push = new_token(PUSH_TOKEN_PREFIX) if body.kind == "push" else None
     secret = _encrypt(request, body.secret)
     async with db(request) as conn:
-        limit = request.app.state.settings.max_probes_per_project
+        limit = state_of(request.app).settings.max_probes_per_project
         await quotas.claim(conn, principal.project_id, "probes", limit)
         location_ids = await _location_ids(conn, principal.project_id, body.locations)
         probe = await probes.create_probe(
@@ -233,7 +234,7 @@ def _secret_destination(probe: probes.Probe | probes.ProbeFields) -> tuple[objec
 
 
 def _encrypt(request: Request, secret: str | None) -> bytes | None:
-    return None if secret is None else encrypt_secret(request.app.state.settings, secret)
+    return None if secret is None else encrypt_secret(state_of(request.app).settings, secret)
 
 
 def _out(probe: probes.Probe) -> ProbeOut:

@@ -5,7 +5,7 @@ random bytes, url-safe base64. Only their SHA-256 is stored; the first
 :data:`PREFIX_LEN` characters identify them in listings. A token is shown once,
 when it is issued.
 
-Failed attempts are counted per client address (``app.state.auth_limiter``); a
+Failed attempts are counted per client address (``state_of(app).auth_limiter``); a
 client past its limit gets 429 before its token is even looked up, so guessing
 costs neither the database nor more than a few tries a minute.
 """
@@ -24,6 +24,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.middleware.client_address import client_key
+from api.state import of as state_of
 from store import agents, keys
 from store.pool import AsyncConn, statement
 
@@ -119,7 +120,7 @@ async def require_read(
 ) -> Principal:
     """Any valid, unrevoked API key (401 otherwise)."""
     token, client = await _presented(request, credentials, API_KEY_PREFIX)
-    async with statement(request.app.state.pool) as conn:
+    async with statement(state_of(request.app).pool) as conn:
         owner = await keys.key_by_hash(conn, hash_token(token))
     if owner is None:
         raise await _failed(request, client, "invalid or revoked API key")
@@ -138,7 +139,7 @@ async def require_agent(
 ) -> AgentPrincipal:
     """A valid, unrevoked agent token (401 otherwise); notes when the agent was seen."""
     token, client = await _presented(request, credentials, AGENT_TOKEN_PREFIX)
-    async with statement(request.app.state.pool) as conn:
+    async with statement(state_of(request.app).pool) as conn:
         owner = await agents.agent_by_hash(conn, hash_token(token))
         if owner is not None and _stale(owner.last_seen):
             await agents.touch_agent(conn, owner.agent_id)
@@ -154,7 +155,7 @@ async def require_admin(
     request: Request, credentials: Annotated[Credentials, Depends(_admin_token)]
 ) -> None:
     """The configured admin token (403 when none is configured, 401 when it differs)."""
-    configured = request.app.state.settings.admin_token
+    configured = state_of(request.app).settings.admin_token
     if configured is None:
         raise HTTPException(403, "admin routes are disabled: set CALLPROBE_ADMIN_TOKEN")
     presented, client = await _presented(request, credentials, "")
@@ -171,14 +172,14 @@ async def push_token(credentials: Annotated[Credentials, Depends(_push_token)]) 
 
 async def refuse_failing_client(request: Request) -> str:
     """The caller's client key; 429 when it has failed authentication too often."""
-    client = client_key(request, request.app.state.settings.trusted_proxies)
-    await request.app.state.auth_limiter.refuse_if_spent(client)
+    client = client_key(request, state_of(request.app).settings.trusted_proxies)
+    await state_of(request.app).auth_limiter.refuse_if_spent(client)
     return client
 
 
 async def count_failure(request: Request, client: str) -> None:
     """Count a failed authentication against ``client``."""
-    await request.app.state.auth_limiter.count(client)
+    await state_of(request.app).auth_limiter.count(client)
 
 
 async def _presented(request: Request, credentials: Credentials, prefix: str) -> tuple[str, str]:

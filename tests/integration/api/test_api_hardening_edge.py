@@ -38,6 +38,7 @@ from starlette.types import Message
 
 from api.app import create_app
 from api.settings import REPO_ROOT, Settings
+from api.state import of as state_of
 from store.pool import statement
 from tests.conftest import Cluster
 from tests.health_history import store_history, store_hourly
@@ -295,7 +296,7 @@ def test_random_query_strings_neither_render_nor_grow_the_cache(
     first = {path: client.get(path).content for path in paths}
     for path in paths:
         assert client.get(path).content == first[path]  # warm: remembered for the fast path
-    cache = client.app.state.page_cache  # type: ignore[attr-defined]
+    cache = state_of(client.app).page_cache
     size, renders = len(cache), _renders()
     for _ in range(40):
         for path in paths:

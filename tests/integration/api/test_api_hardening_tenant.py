@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.settings import Settings
+from api.state import of as state_of
 from probes.result import CallResult, Outcome
 from store.errors import StatementTimeout
 from store.pool import Pool, transaction
@@ -320,8 +321,8 @@ async def _setting(pool: Pool) -> str:
 
 def test_api_sessions_have_a_statement_timeout(client: TestClient, tight: TestClient) -> None:
     assert client.portal is not None and tight.portal is not None
-    assert client.portal.call(_setting, client.app.state.pool) == "15s"  # type: ignore[attr-defined]
-    pool: Pool = tight.app.state.pool  # type: ignore[attr-defined]
+    assert client.portal.call(_setting, state_of(client.app).pool) == "15s"
+    pool: Pool = state_of(tight.app).pool
     started = time.monotonic()
     with pytest.raises(StatementTimeout, match="statement timeout"):
         tight.portal.call(_sleep_on, pool, 5.0)
