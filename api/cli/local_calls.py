@@ -17,17 +17,16 @@ from rich.console import Console
 from api.cli.table import result_table
 from api.services.local_results import drain_spool, store_or_spool
 from api.settings import Settings
+from peers.impairment.cli import main as relay_main
+from peers.reflector import ReflectorConfig
+from peers.reflector import run as reflector_run
 from probes.call_probe import CallRequest, InvalidCallRequest, invalid_result, run_call
-from probes.impairment.cli import main as relay_main
-from probes.reflector import ReflectorConfig
-from probes.reflector import run as reflector_run
 from probes.result import CallResult
 from probes.scoring import scoring_pool
 from probes.sip.engine import CallEngine, EngineConfig
 from probes.spool import Spool
 from store import cluster
-from store.migrate import migrate as apply_migrations
-from store.pool import connect
+from store.migrate import migrate_database
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -36,19 +35,12 @@ render = result_table
 LOCAL_REFLECTOR_PORT = 5080
 
 
-def database_url(settings: Settings) -> str | None:
-    """The configured database: CALLPROBE_DATABASE_URL, else a running embedded cluster."""
-    if settings.database_url:
-        return settings.database_url
-    if cluster.status(settings.pg_root).running:
-        return cluster.url(settings.pg_root)
+def storage_url(settings: Settings) -> str | None:
+    """Where a call's result is stored: the configured database, else the embedded cluster
+    when it runs; None (store nothing) when neither is there."""
+    if settings.database_url or cluster.status(settings.pg_root).running:
+        return settings.resolved_database_url
     return None
-
-
-def migrate(url: str) -> list[int]:
-    """Apply pending migrations; returns the versions applied."""
-    with connect(url) as conn:
-        return apply_migrations(conn)
 
 
 @asynccontextmanager
@@ -72,7 +64,7 @@ async def probing(
 
 async def save(settings: Settings, results: list[CallResult]) -> str | None:
     """Store results (or spool them when the database is away); returns a note for the user."""
-    url = database_url(settings)
+    url = storage_url(settings)
     if url is None:
         return None
     spool = Spool(settings.spool_dir)
@@ -115,7 +107,7 @@ async def run_schedule(
     rest of the call's settings.
     """
     url = settings.database_url or cluster.start(settings.pg_root, settings.db_port)
-    migrate(url)
+    migrate_database(url)
     reflector = None if target else _start_reflector(LOCAL_REFLECTOR_PORT)
     request = replace(template, target=target or f"sip:echo@127.0.0.1:{LOCAL_REFLECTOR_PORT}")
     console.print(f"database: {url.split('@')[-1]}  target: {request.target}")

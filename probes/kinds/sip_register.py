@@ -20,7 +20,6 @@ from probes.kinds.options import SipRegisterOptions
 from probes.kinds.sip_wire import (
     Channel,
     Dialog,
-    SipResponse,
     build_request,
     new_branch,
     new_token,
@@ -28,6 +27,7 @@ from probes.kinds.sip_wire import (
     transact,
 )
 from probes.result import CallResult, Outcome
+from probes.sip.message import SipMessage
 from probes.sip.uri import SipUri
 
 EXPIRES_S = 60
@@ -134,7 +134,7 @@ async def check_register(
 
 
 def _result(
-    base: CallResult, response: SipResponse, elapsed_ms: float, problem: str | None
+    base: CallResult, response: SipMessage, elapsed_ms: float, problem: str | None
 ) -> CallResult:
     registered = response.status // 100 == 2
     if registered:
@@ -169,7 +169,7 @@ class _Session:
         self.challenge: tuple[str, Challenge] | None = None
         self.problem: str | None = None
 
-    async def register(self, expires: int) -> tuple[SipResponse, float]:
+    async def register(self, expires: int) -> tuple[SipMessage, float]:
         """One REGISTER, answering at most one challenge; returns the final answer and ms."""
         response, total_ms = await self._send(expires)
         if response.status in (401, 407) and self._take_challenge(response):
@@ -183,7 +183,7 @@ class _Session:
             async with asyncio.timeout(UNREGISTER_TIMEOUT_S):
                 await self.register(0)
 
-    def _take_challenge(self, response: SipResponse) -> bool:
+    def _take_challenge(self, response: SipMessage) -> bool:
         header_name = "www-authenticate" if response.status == 401 else "proxy-authenticate"
         header = response.header(header_name)
         if header is None:
@@ -204,7 +204,7 @@ class _Session:
             return True
         return False
 
-    async def _send(self, expires: int) -> tuple[SipResponse, float]:
+    async def _send(self, expires: int) -> tuple[SipMessage, float]:
         self.cseq += 1
         extra = [f"Expires: {expires}"]
         if self.challenge is not None and self.password is not None:

@@ -13,28 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import secrets
 import time
 from dataclasses import dataclass
 
+from probes.sip.message import STATUS_LINE, SipMessage, SipParseError
 from probes.sip.uri import SipUri
 
 T1_S = 0.5
 T2_S = 4.0
 MAX_HEADER_BYTES = 65536
-MAX_REASON_CHARS = 200
-
-_COMPACT = {
-    "v": "via",
-    "i": "call-id",
-    "f": "from",
-    "t": "to",
-    "m": "contact",
-    "l": "content-length",
-}
-_STATUS_RE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?")
-_BRANCH_RE = re.compile(r";\s*branch=([^;,\s]+)", re.IGNORECASE)
+REQUIRED_HEADERS = ("via", "call-id", "cseq")
+"""What a response needs to be matched to its transaction (RFC 3261 section 17.1.3)."""
 
 
 class MalformedResponse(ValueError):
@@ -45,54 +35,24 @@ class PeerClosed(ConnectionError):
     """The peer closed a TCP connection before the final response."""
 
 
-@dataclass(frozen=True, slots=True)
-class SipResponse:
-    """A parsed response: status line and headers (lower-case, compact forms expanded)."""
-
-    status: int
-    reason: str
-    headers: dict[str, list[str]]
-
-    def header(self, name: str) -> str | None:
-        """The first value of header ``name``, if present."""
-        values = self.headers.get(name.lower())
-        return values[0] if values else None
-
-    @property
-    def branch(self) -> str | None:
-        """The branch parameter of the top Via (what matches it to our request)."""
-        match = _BRANCH_RE.search(self.header("via") or "")
-        return match.group(1) if match else None
-
-
-def parse_response(data: bytes) -> SipResponse:
-    """Parse one response's start line and headers; raises :class:`MalformedResponse`."""
+def parse_response(data: bytes) -> SipMessage:
+    """One response's start line and headers, by the shared parser, held to what a check
+    needs (UTF-8, a status line, the transaction's headers); else :class:`MalformedResponse`."""
     head = data.split(b"\r\n\r\n", 1)[0]
     try:
-        text = head.decode("utf-8")
+        status_line = head.decode("utf-8").split("\r\n", 1)[0]
     except UnicodeDecodeError as exc:
         raise MalformedResponse("not UTF-8 text") from exc
-    lines = text.split("\r\n")
-    match = _STATUS_RE.fullmatch(lines[0])
-    if match is None:
-        raise MalformedResponse(f"bad status line {lines[0][:80]!r}")
-    headers: dict[str, list[str]] = {}
-    last: str | None = None
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t") and last is not None:
-            headers[last][-1] += " " + line.strip()
-            continue
-        name, colon, value = line.partition(":")
-        name = name.strip().lower()
-        if not colon or not name or any(c.isspace() for c in name):
-            raise MalformedResponse(f"bad header line {line[:80]!r}")
-        last = _COMPACT.get(name, name)
-        headers.setdefault(last, []).append(value.strip())
-    for required in ("via", "call-id", "cseq"):
-        if required not in headers:
+    if STATUS_LINE.fullmatch(status_line) is None:
+        raise MalformedResponse(f"bad status line {status_line[:80]!r}")
+    try:
+        response = SipMessage.parse(head)
+    except SipParseError as exc:
+        raise MalformedResponse(str(exc)) from exc
+    for required in REQUIRED_HEADERS:
+        if response.header(required) is None:
             raise MalformedResponse(f"no {required} header")
-    reason = "".join(c for c in (match.group(2) or "") if c.isprintable())
-    return SipResponse(int(match.group(1)), reason[:MAX_REASON_CHARS], headers)
+    return response
 
 
 def new_branch() -> str:
@@ -223,7 +183,7 @@ async def open_channel(uri: SipUri) -> Channel:
     return Channel("udp", (local[0], local[1]), udp=(udp, protocol))
 
 
-async def transact(channel: Channel, message: bytes, branch: str) -> tuple[SipResponse, float]:
+async def transact(channel: Channel, message: bytes, branch: str) -> tuple[SipMessage, float]:
     """Send a non-INVITE request; return its final response and the ms it took.
 
     1xx answers are skipped and responses to other transactions ignored. Over

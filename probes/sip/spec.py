@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from probes.sip.heard import sdp_codecs, sdp_direction
+from probes.sip.sdp import sdp_codecs, sdp_direction
 
 
 class EngineError(RuntimeError):

@@ -1,6 +1,6 @@
 """Accuracy under impairment: what a call reports matches what the relay did to it.
 
-Every call goes engine → impairment relay (``python -m probes.impairment``) →
+Every call goes engine → impairment relay (``python -m peers.impairment``) →
 our reflector and back, PCMU, 10 s of talk. The references are independent of
 pjsua2: the relay's own drop counters, and tshark's view of the same packets
 on loopback. Calls of one batch run concurrently, one relay (and seed) each;
@@ -76,7 +76,7 @@ def relay(slot: int, workdir: Path, target: Peer, flags: Sequence[str]) -> Itera
     first = RELAY_RTP_FIRST + slot * PORTS_PER_RELAY
     assert first + PORTS_PER_RELAY - 1 <= RELAY_RTP_LAST
     stats_path = workdir / f"relay-{slot}.json"
-    command = [sys.executable, "-m", "probes.impairment", "--listen", f"{HOST}:{sip_port}"]
+    command = [sys.executable, "-m", "peers.impairment", "--listen", f"{HOST}:{sip_port}"]
     command += ["--target", f"{HOST}:{target.port}", "--stats-json", str(stats_path)]
     command += ["--rtp-ports", f"{first}-{first + PORTS_PER_RELAY - 1}", "--log-level", "WARNING"]
     proc = start_peer([*command, *flags], sip_port)

@@ -27,7 +27,7 @@ from typing import cast
 
 import pytest
 
-from probes.impairment import Impairment, ImpairmentRelay, RelayConfig, RelayStats
+from peers.impairment import Impairment, ImpairmentRelay, RelayConfig, RelayStats
 
 pytestmark = [
     pytest.mark.sip,
@@ -433,7 +433,7 @@ def test_delay_in_both_directions_shows_in_the_round_trip(sipp_uas: Address) -> 
 def test_the_command_line_relay_writes_its_stats_json(sipp_uas: Address, tmp_path: Path) -> None:
     sip_port, rtp_base = free_port_block(1), free_port_block(8)
     stats_path = tmp_path / "relay-stats.json"
-    command = [sys.executable, "-m", "probes.impairment", "--listen", f"{HOST}:{sip_port}"]
+    command = [sys.executable, "-m", "peers.impairment", "--listen", f"{HOST}:{sip_port}"]
     command += [
         "--target",
         f"{sipp_uas[0]}:{sipp_uas[1]}",

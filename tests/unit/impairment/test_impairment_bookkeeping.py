@@ -9,10 +9,10 @@ import struct
 
 import pytest
 
-from probes.impairment.delay_line import DelayLine
-from probes.impairment.port_pool import PortPool, PortsExhausted
-from probes.impairment.rtp_packet import is_rtcp, rtp_ssrc
-from probes.impairment.stats import (
+from peers.impairment.delay_line import DelayLine
+from peers.impairment.port_pool import PortPool, PortsExhausted
+from peers.impairment.rtp_packet import is_rtcp, rtp_ssrc
+from peers.impairment.stats import (
     CallStats,
     DirectionStats,
     RelayStats,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from probes.impairment.cli import config_from_args
-from probes.impairment.config import GilbertElliott, Impairment, JitterDistribution, RelayConfig
+from peers.impairment.cli import config_from_args
+from peers.impairment.config import GilbertElliott, Impairment, JitterDistribution, RelayConfig
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from itertools import groupby
 
 import pytest
 
-from probes.impairment.loss_models import CombinedLoss, GilbertElliott, RandomLoss
+from peers.impairment.loss_models import CombinedLoss, GilbertElliott, RandomLoss
 
 
 def drops(model: RandomLoss | GilbertElliott | CombinedLoss, count: int) -> list[bool]:

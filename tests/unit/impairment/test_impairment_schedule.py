@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probes.impairment.config import Impairment, JitterDistribution
-from probes.impairment.impairer import Impairer
-from probes.impairment.schedule import Plan, Schedule
+from peers.impairment.config import Impairment, JitterDistribution
+from peers.impairment.impairer import Impairer
+from peers.impairment.schedule import Plan, Schedule
 
 PTIME = 0.020
 

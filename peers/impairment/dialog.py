@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from probes.impairment.sip_headers import Address, replace_hostport, request_uri
-from probes.impairment.sip_message import SipMessage
-from probes.impairment.sip_translate import carries_sdp
+from peers.impairment.sip_headers import Address, replace_hostport, request_uri
+from probes.sip.message import SipMessage
 
 
 def opens_call(message: SipMessage) -> bool:
     """An INVITE (even without SDP: late offer) or any SDP starts a call for its Call-ID."""
-    return message.method == "INVITE" or carries_sdp(message)
+    return message.method == "INVITE" or message.carries_sdp
 
 
 @dataclass(kw_only=True, slots=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from probes.impairment.config import Impairment, RelayConfig
-from probes.impairment.dialog import Dialog
-from probes.impairment.media_path import MediaPath
-from probes.impairment.media_ports import PortBinder
-from probes.impairment.sdp import MediaEndpoint
-from probes.impairment.sip_headers import Address
-from probes.impairment.stats import CallStats
+from peers.impairment.config import Impairment, RelayConfig
+from peers.impairment.dialog import Dialog
+from peers.impairment.media_path import MediaPath
+from peers.impairment.media_ports import PortBinder
+from peers.impairment.sip_headers import Address
+from peers.impairment.stats import CallStats
+from probes.sip.sdp import MediaEndpoint
 
 
 class Call:

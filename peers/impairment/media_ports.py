@@ -6,8 +6,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from probes.impairment.port_pool import PortPool, PortsExhausted
-from probes.impairment.udp import UdpSocket
+from peers.impairment.port_pool import PortPool, PortsExhausted
+from peers.impairment.udp import UdpSocket
 
 logger = logging.getLogger(__name__)
 

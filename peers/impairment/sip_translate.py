@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from probes.impairment.sdp import MediaEndpoint, rewrite_sdp
-from probes.impairment.sip_headers import (
+from peers.impairment.sdp_rewrite import rewrite_sdp
+from peers.impairment.sip_headers import (
     Address,
     add_via,
     rewrite_contacts,
     strip_via,
     with_request_uri,
 )
-from probes.impairment.sip_message import SipMessage
+from probes.sip.message import SipMessage
+from probes.sip.sdp import MediaEndpoint
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,7 +41,7 @@ def translate(
     else:
         message = strip_via(message, relay)
     message, contact = rewrite_contacts(message, relay)
-    if media_port is None or not carries_sdp(message):
+    if media_port is None or not message.carries_sdp:
         return Translation(message=message, contact=contact, media=None)
     rewrite = rewrite_sdp(
         message.body.decode("utf-8", "replace"), host=relay[0], rtp_port=media_port
@@ -49,9 +50,3 @@ def translate(
         return Translation(message=message, contact=contact, media=None)
     body = rewrite.body.encode()
     return Translation(message=replace(message, body=body), contact=contact, media=rewrite.original)
-
-
-def carries_sdp(message: SipMessage) -> bool:
-    """A non-empty application/sdp body."""
-    content_type = (message.header("content-type") or "").lower()
-    return bool(message.body.strip()) and content_type.startswith("application/sdp")

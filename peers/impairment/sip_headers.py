@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from probes.impairment.sip_message import SipMessage
+from probes.sip.message import SipMessage, contact_uri, split_values
 
 Address = tuple[str, int]
 
@@ -23,32 +23,6 @@ def replace_hostport(uri: str, address: Address) -> str:
         return uri
     user = match.group("user") or ""
     return f"{match.group('scheme')}{user}{address[0]}:{address[1]}{match.group('rest')}"
-
-
-def split_values(value: str) -> list[str]:
-    """Split a comma-separated header value, ignoring commas inside quotes or <...>."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = bracketed = False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        elif char in "<>" and not quoted:
-            bracketed = char == "<"
-        elif char == "," and not (quoted or bracketed):
-            parts.append("".join(current).strip())
-            current = []
-            continue
-        current.append(char)
-    return [*parts, "".join(current).strip()]
-
-
-def contact_uri(contact: str) -> str | None:
-    """The URI of one Contact value (None for the wildcard `*`)."""
-    if "<" in contact:
-        return contact[contact.index("<") + 1 : contact.index(">")]
-    uri = contact.split(";", maxsplit=1)[0].strip()
-    return None if uri == "*" else uri
 
 
 def rewrite_contacts(message: SipMessage, address: Address) -> tuple[SipMessage, str | None]:

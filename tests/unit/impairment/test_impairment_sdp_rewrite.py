@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from probes.impairment.sdp import MediaEndpoint, rewrite_sdp
+from peers.impairment.sdp_rewrite import rewrite_sdp
+from probes.sip.sdp import MediaEndpoint
 
 PJSUA_OFFER = "\r\n".join(
     [

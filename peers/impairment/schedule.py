@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from probes.impairment.config import Impairment, JitterDistribution
+from peers.impairment.config import Impairment, JitterDistribution
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from probes.impairment.config import Impairment
-from probes.impairment.delay_line import DelayLine
-from probes.impairment.impairer import Impairer
-from probes.impairment.rtp_packet import is_rtcp, rtp_ssrc
-from probes.impairment.sdp import MediaEndpoint
-from probes.impairment.sip_headers import Address
-from probes.impairment.stats import DirectionStats, StreamCounters
-from probes.impairment.udp import UdpSocket
+from peers.impairment.config import Impairment
+from peers.impairment.delay_line import DelayLine
+from peers.impairment.impairer import Impairer
+from peers.impairment.rtp_packet import is_rtcp, rtp_ssrc
+from peers.impairment.sip_headers import Address
+from peers.impairment.stats import DirectionStats, StreamCounters
+from peers.impairment.udp import UdpSocket
+from probes.sip.sdp import MediaEndpoint
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

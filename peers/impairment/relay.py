@@ -25,17 +25,17 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from probes.impairment.call import Call
-from probes.impairment.config import RelayConfig
-from probes.impairment.dialog import next_request_uri, opens_call
-from probes.impairment.media_ports import PortBinder
-from probes.impairment.port_pool import PortPool, PortsExhausted
-from probes.impairment.sip_headers import Address
-from probes.impairment.sip_message import SipMessage, SipParseError
-from probes.impairment.sip_translate import Translation, translate
-from probes.impairment.stats import CallStats, RelayStats
-from probes.impairment.stats_file import write_atomically
-from probes.impairment.udp import UdpSocket
+from peers.impairment.call import Call
+from peers.impairment.config import RelayConfig
+from peers.impairment.dialog import next_request_uri, opens_call
+from peers.impairment.media_ports import PortBinder
+from peers.impairment.port_pool import PortPool, PortsExhausted
+from peers.impairment.sip_headers import Address
+from peers.impairment.sip_translate import Translation, translate
+from peers.impairment.stats import CallStats, RelayStats
+from peers.impairment.stats_file import write_atomically
+from peers.impairment.udp import UdpSocket
+from probes.sip.message import SipMessage, SipParseError
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 import socket
 from collections.abc import Callable
 
-from probes.impairment.sip_headers import Address
+from peers.impairment.sip_headers import Address
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`python -m probes.impairment`: argparse flags → `RelayConfig`, run until SIGTERM/SIGINT.
+"""`python -m peers.impairment`: argparse flags → `RelayConfig`, run until SIGTERM/SIGINT.
 
 Every impairment flag comes in three forms: `--delay-ms` sets both
 directions, `--delay-ms-to-target` / `--delay-ms-to-client` set one and win
@@ -19,10 +19,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from probes.impairment.config import GilbertElliott, Impairment, JitterDistribution, RelayConfig
-from probes.impairment.relay import ImpairmentRelay
-from probes.impairment.sip_headers import Address
-from probes.impairment.stats import RelayStats
+from peers.impairment.config import GilbertElliott, Impairment, JitterDistribution, RelayConfig
+from peers.impairment.relay import ImpairmentRelay
+from peers.impairment.sip_headers import Address
+from peers.impairment.stats import RelayStats
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -104,7 +104,7 @@ _GILBERT_ELLIOTT_FLAGS = (
 
 def build_parser() -> argparse.ArgumentParser:
     """All flags; impairment ones in their three forms."""
-    parser = argparse.ArgumentParser(prog="python -m probes.impairment", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m peers.impairment", description=__doc__)
     parser.add_argument("--listen", type=_address, default=("127.0.0.1", 5070), metavar="HOST:PORT")
     parser.add_argument("--target", type=_address, default=("127.0.0.1", 5080), metavar="HOST:PORT")
     parser.add_argument(

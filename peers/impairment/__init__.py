@@ -6,9 +6,9 @@ per-direction loss (random, Gilbert-Elliott), delay, jitter, reordering and
 duplication to RTP, counting exactly what it did.
 """
 
-from probes.impairment.config import GilbertElliott, Impairment, JitterDistribution, RelayConfig
-from probes.impairment.relay import ImpairmentRelay, run_relay
-from probes.impairment.stats import CallStats, DirectionStats, RelayStats, StreamStats
+from peers.impairment.config import GilbertElliott, Impairment, JitterDistribution, RelayConfig
+from peers.impairment.relay import ImpairmentRelay, run_relay
+from peers.impairment.stats import CallStats, DirectionStats, RelayStats, StreamStats
 
 __all__ = [
     "CallStats",

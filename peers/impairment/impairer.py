@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-from probes.impairment.config import Impairment
-from probes.impairment.loss_models import CombinedLoss, GilbertElliott, LossModel, RandomLoss
-from probes.impairment.schedule import Plan, Schedule
-from probes.impairment.stats import StreamCounters
+from peers.impairment.config import Impairment
+from peers.impairment.loss_models import CombinedLoss, GilbertElliott, LossModel, RandomLoss
+from peers.impairment.schedule import Plan, Schedule
+from peers.impairment.stats import StreamCounters
 
 
 def loss_model(impairment: Impairment, seed: str) -> LossModel:
