@@ -37,19 +37,20 @@ from api.routes import (
     pages,
     probes,
     projects,
+    push,
     results,
     thresholds,
 )
 from api.security.crypto import check_key
-from api.services.judging_queue import HealthEvaluator
+from api.services.judging_queue import JudgingQueue
 from api.services.sweeper import sweep_forever
 from api.settings import Settings, get_settings
 from api.state import AppState, of
 from statuspages.bars import BarMemo
-from store import cluster, page_events, status_pages
+from store import page_events, status_pages
 from store.errors import DatabaseUnavailable
-from store.migrate import migrate
-from store.pool import connect, create_pool, statement
+from store.migrate import migrate_database
+from store.pool import create_pool
 
 ROUTERS: tuple[APIRouter, ...] = (
     projects.router,
@@ -61,6 +62,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     maintenance.router,
     results.router,
     health.router,
+    push.router,
     pages.router,
     agent.router,
     metrics.router,
@@ -109,28 +111,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def database_url(settings: Settings) -> str:
-    """CALLPROBE_DATABASE_URL, else the running embedded cluster's URL."""
-    return settings.database_url or cluster.url(settings.pg_root)
-
-
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     shared = of(app)
     settings = shared.settings
     check_key(settings)
-    url = database_url(settings)
-    await asyncio.to_thread(_migrate, url)
+    url = settings.resolved_database_url
+    await asyncio.to_thread(migrate_database, url)
     pool = create_pool(url, statement_timeout_ms=settings.statement_timeout_ms)
     await pool.open()
     shared.opened_pool = pool
-    async with statement(pool) as conn:
+    async with shared.statement() as conn:
         shared.domains = await status_pages.verified_domains(conn)
-    shared.opened_evaluator = evaluator = HealthEvaluator(pool)
+    shared.opened_judging = judging = JudgingQueue(pool)
     stop = asyncio.Event()
     background = [
         asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop)),
-        asyncio.create_task(evaluator.run(stop)),
+        asyncio.create_task(judging.run(stop)),
         asyncio.create_task(page_events.listen(url, _page_changed(app), stop)),
     ]
     # Everything loaded so far lives as long as the process: moving it out of the
@@ -152,7 +149,7 @@ def _page_changed(app: FastAPI) -> Callable[[str], None]:
 
     async def reload_domains() -> None:
         try:
-            async with statement(of(app).pool) as conn:
+            async with of(app).statement() as conn:
                 of(app).domains = await status_pages.verified_domains(conn)
         except DatabaseUnavailable:
             log.warning("custom domains not reloaded: database unavailable")
@@ -164,11 +161,6 @@ def _page_changed(app: FastAPI) -> Callable[[str], None]:
         task.add_done_callback(pending.discard)
 
     return changed
-
-
-def _migrate(url: str) -> None:
-    with connect(url) as conn:
-        migrate(conn)
 
 
 class NoFramingMiddleware:

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         return self.data_dir / "spool"
 
     @property
+    def resolved_database_url(self) -> str:
+        """The database everything uses: ``database_url``, else the running embedded
+        cluster's URL (``ClusterNotRunning`` when it does not run)."""
+        return self.database_url or cluster.url(self.pg_root)
+
+    @property
     def pg_root(self) -> Path:
         """Root of the embedded cluster: under ``data_dir`` when the postgres user can
         reach it (initdb refuses root), else under /var/lib/callprobe."""

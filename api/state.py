@@ -1,5 +1,9 @@
 """The app's shared state, typed: one object that ``create_app`` builds and its lifespan
-completes (the database pool, the health evaluator).
+completes (the database pool, the judging queue).
+
+Database work goes through it: ``async with st.transaction() as conn`` for writes and
+reads that must agree, ``async with st.statement() as conn`` for one autocommitted
+statement.
 
 Routes reach it through the :data:`State` dependency, middleware and background
 tasks through :func:`of`; nothing reads ``app.state.<name>`` strings.
@@ -7,20 +11,23 @@ tasks through :func:`of`; nothing reads ``app.state.<name>`` strings.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request
+
+from store.pool import statement, transaction
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from api.middleware.ratelimit import RateLimiter
     from api.public.cache import PageCache
-    from api.services.judging_queue import HealthEvaluator
+    from api.services.judging_queue import JudgingQueue
     from api.settings import Settings
     from statuspages.bars import BarMemo
-    from store.pool import Pool
+    from store.pool import AsyncConn, Pool
 
 
 @dataclass(kw_only=True)
@@ -36,7 +43,7 @@ class AppState:
     domains: dict[str, str] = field(default_factory=dict)
     """Verified custom domain -> page slug, reloaded whenever a page changes."""
     opened_pool: Pool | None = None
-    opened_evaluator: HealthEvaluator | None = None
+    opened_judging: JudgingQueue | None = None
 
     @property
     def pool(self) -> Pool:
@@ -45,12 +52,21 @@ class AppState:
             raise RuntimeError("the database pool is not open (outside the app's lifespan)")
         return self.opened_pool
 
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConn]:
+        """A connection inside a transaction on the pool, committed when the block succeeds."""
+        return transaction(self.pool)
+
+    def statement(self) -> AbstractAsyncContextManager[AsyncConn]:
+        """A connection for one autocommitted statement: hot read paths."""
+        return statement(self.pool)
+
     @property
-    def evaluator(self) -> HealthEvaluator:
-        """The background health evaluator, started in the lifespan."""
-        if self.opened_evaluator is None:
-            raise RuntimeError("the health evaluator is not running (outside the lifespan)")
-        return self.opened_evaluator
+    def judging(self) -> JudgingQueue:
+        """Where ingest marks probes for judging; judged in the background from the
+        lifespan's start to its end."""
+        if self.opened_judging is None:
+            raise RuntimeError("the judging queue is not running (outside the app's lifespan)")
+        return self.opened_judging
 
 
 def of(app: ASGIApp) -> AppState:

@@ -22,6 +22,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from store.errors import MigrationError
+from store.pool import connect
 
 LOCK_KEY = 0x63616C6C70726F62
 """Advisory-lock key: "callprob" in ASCII, so it is recognisable in pg_locks."""
@@ -79,6 +80,13 @@ def migrate(conn: psycopg.Connection[Any]) -> list[int]:
         for migration in pending:
             _apply(cur, migration)
     return [migration.version for migration in pending]
+
+
+def migrate_database(url: str) -> list[int]:
+    """Apply the pending migrations to the database at ``url`` over a connection of its own
+    (what the API, the CLI and ``callprobe db start`` do before using a database)."""
+    with connect(url) as conn:
+        return migrate(conn)
 
 
 def _load(entry: Traversable) -> Migration:

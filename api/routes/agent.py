@@ -5,16 +5,15 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 
 from api import telemetry
 from api.security.auth import AgentPrincipal, require_agent
 from api.security.crypto import decrypt_secret
 from api.services.ingest import Poster, ingest
-from api.state import of as state_of
+from api.state import State
 from probes.contract import IngestReport, Lease, LeasedRun, LeaseRequest, ResultBatch
 from store import runs
-from store.pool import statement
 
 router = APIRouter(prefix="/v1/agent", tags=["agents"])
 
@@ -22,16 +21,16 @@ Agent = Annotated[AgentPrincipal, Depends(require_agent)]
 
 
 @router.post("/lease", response_model=Lease)
-async def lease(body: LeaseRequest, agent: Agent, request: Request) -> Lease:
+async def lease(body: LeaseRequest, agent: Agent, st: State) -> Lease:
     """Lease up to ``max_runs`` due runs at the agent's location (none is fine)."""
     if body.location != agent.location:
         raise HTTPException(
             409, f"this agent token belongs to location {agent.location!r}, not {body.location!r}"
         )
-    settings = state_of(request.app).settings
+    settings = st.settings
     started = time.perf_counter()
     # The lease is one statement, atomic on its own: no BEGIN/COMMIT round trips.
-    async with statement(state_of(request.app).pool) as conn:
+    async with st.statement() as conn:
         rows = await runs.lease_runs(
             conn,
             location_id=agent.location_id,
@@ -61,7 +60,7 @@ async def lease(body: LeaseRequest, agent: Agent, request: Request) -> Lease:
 
 
 @router.post("/results", response_model=IngestReport)
-async def post_results(body: ResultBatch, agent: Agent, request: Request) -> IngestReport:
+async def post_results(body: ResultBatch, agent: Agent, st: State) -> IngestReport:
     """Store results of runs leased to this agent that started within their lease;
     re-posting a stored result is a counted no-op, anything else is refused with a reason."""
     poster = Poster(
@@ -70,8 +69,6 @@ async def post_results(body: ResultBatch, agent: Agent, request: Request) -> Ing
         location_id=agent.location_id,
         location=agent.location,
     )
-    skew_s = state_of(request.app).settings.result_clock_skew_s
-    ingested = await ingest(state_of(request.app).pool, poster, body.results, skew_s=skew_s)
-    state_of(request.app).evaluator.mark(ingested.probe_ids)
-    telemetry.RESULTS_INGESTED.inc(ingested.report.accepted)
+    skew_s = st.settings.result_clock_skew_s
+    ingested = await ingest(st.pool, st.judging, poster, body.results, skew_s=skew_s)
     return ingested.report

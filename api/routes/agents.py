@@ -5,32 +5,31 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from api.errors import invalid
-from api.routes import db
 from api.schemas.agents import AgentCreate, AgentCreated, AgentOut
 from api.security.auth import Reader, Writer, issue_agent_token
-from api.state import of as state_of
+from api.state import State
 from store import agents, locations, quotas
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
 
 @router.get("", response_model=list[AgentOut])
-async def list_agents(principal: Reader, request: Request) -> list[AgentOut]:
+async def list_agents(principal: Reader, st: State) -> list[AgentOut]:
     """The project's agents (token prefixes only), revoked ones included."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         rows = await agents.list_agents(conn, principal.project_id)
     return [AgentOut.model_validate(asdict(row)) for row in rows]
 
 
 @router.post("", status_code=201, response_model=AgentCreated)
-async def create_agent(body: AgentCreate, principal: Writer, request: Request) -> AgentCreated:
+async def create_agent(body: AgentCreate, principal: Writer, st: State) -> AgentCreated:
     """Register an agent at an existing location (409 ``quota_exceeded`` past the
     project's quota of unrevoked agents); its token is in this response only."""
-    async with db(request) as conn:
-        limit = state_of(request.app).settings.max_agents_per_project
+    async with st.transaction() as conn:
+        limit = st.settings.max_agents_per_project
         await quotas.claim(conn, principal.project_id, "agents", limit)
         found = await locations.location_ids(conn, principal.project_id, [body.location])
         if body.location not in found:
@@ -42,7 +41,7 @@ async def create_agent(body: AgentCreate, principal: Writer, request: Request) -
 
 
 @router.delete("/{agent_id}", status_code=204, response_class=Response)
-async def revoke_agent(agent_id: uuid.UUID, principal: Writer, request: Request) -> None:
+async def revoke_agent(agent_id: uuid.UUID, principal: Writer, st: State) -> None:
     """Revoke an agent's token at once."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await agents.revoke_agent(conn, principal.project_id, agent_id)

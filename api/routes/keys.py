@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from api.routes import db
 from api.schemas.keys import KeyCreate, KeyCreated, KeyOut
 from api.security.auth import Reader, Writer, issue_api_key
+from api.state import State
 from store import keys
 from store.errors import Conflict
 
@@ -17,25 +17,25 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
 @router.get("", response_model=list[KeyOut])
-async def list_keys(principal: Reader, request: Request) -> list[KeyOut]:
+async def list_keys(principal: Reader, st: State) -> list[KeyOut]:
     """The project's keys (prefixes only), revoked ones included."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         rows = await keys.list_keys(conn, principal.project_id)
     return [KeyOut.model_validate(asdict(row)) for row in rows]
 
 
 @router.post("", status_code=201, response_model=KeyCreated)
-async def create_key(body: KeyCreate, principal: Writer, request: Request) -> KeyCreated:
+async def create_key(body: KeyCreate, principal: Writer, st: State) -> KeyCreated:
     """Issue a key; its token is in this response only."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         key, token = await issue_api_key(conn, principal.project_id, body.name, body.scope)
     return KeyCreated.model_validate({**asdict(key), "token": token})
 
 
 @router.delete("/{key_id}", status_code=204, response_class=Response)
-async def revoke_key(key_id: uuid.UUID, principal: Writer, request: Request) -> None:
+async def revoke_key(key_id: uuid.UUID, principal: Writer, st: State) -> None:
     """Revoke a key at once; the calling key cannot revoke itself."""
     if key_id == principal.key_id:
         raise Conflict("a key cannot revoke itself: use another write key")
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await keys.revoke_key(conn, principal.project_id, key_id)

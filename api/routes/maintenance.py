@@ -8,10 +8,10 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request, Response
 
 from api.errors import invalid
-from api.public.site import forget
-from api.routes import db
+from api.public.renderings import forget
 from api.schemas.maintenance import MaintenanceCreate, MaintenanceOut
 from api.security.auth import Reader, Writer
+from api.state import State
 from store import maintenance, page_events, probes, status_pages
 from store.pool import AsyncConn
 
@@ -19,19 +19,19 @@ router = APIRouter(prefix="/v1/maintenance", tags=["maintenance"])
 
 
 @router.get("", response_model=list[MaintenanceOut])
-async def list_windows(principal: Reader, request: Request) -> list[MaintenanceOut]:
+async def list_windows(principal: Reader, st: State) -> list[MaintenanceOut]:
     """The project's windows by start."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         rows = await maintenance.list_windows(conn, principal.project_id)
     return [MaintenanceOut.model_validate(asdict(row)) for row in rows]
 
 
 @router.post("", status_code=201, response_model=MaintenanceOut)
 async def create_window(
-    body: MaintenanceCreate, principal: Writer, request: Request
+    body: MaintenanceCreate, principal: Writer, request: Request, st: State
 ) -> MaintenanceOut:
     """Plan a window for one probe of the project, a page, or the whole project."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         if body.probe_id is not None and not await probes.probe_exists(
             conn, principal.project_id, body.probe_id
         ):
@@ -50,9 +50,11 @@ async def create_window(
 
 
 @router.delete("/{window_id}", status_code=204, response_class=Response)
-async def delete_window(window_id: uuid.UUID, principal: Writer, request: Request) -> None:
+async def delete_window(
+    window_id: uuid.UUID, principal: Writer, request: Request, st: State
+) -> None:
     """Remove a window."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await maintenance.delete_window(conn, principal.project_id, window_id)
         slugs = await _announce_pages(conn, principal.project_id)
     forget(request, slugs)

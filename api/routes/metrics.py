@@ -24,9 +24,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from api.security.auth import API_KEY_PREFIX, Principal, require_admin, require_read
-from api.state import of as state_of
+from api.state import State
 from store import probe_metrics
-from store.pool import transaction
 
 STATE_VALUES = {"healthy": 0.0, "degraded": 1.0, "unhealthy": 2.0, "unknown": -1.0}
 """Gauge encoding of states: higher is worse, -1 for no data."""
@@ -52,16 +51,14 @@ async def scraper(
 
 
 @router.get("/metrics", response_class=Response)
-async def scrape(
-    request: Request, principal: Annotated[Principal | None, Depends(scraper)]
-) -> Response:
+async def scrape(st: State, principal: Annotated[Principal | None, Depends(scraper)]) -> Response:
     """Prometheus text format: service metrics for the admin token, the project's probe
     gauges for an API key."""
     if principal is None:
-        pool = _registry(_pool_families(state_of(request.app).pool.get_stats()))
+        pool = _registry(_pool_families(st.pool.get_stats()))
         body = generate_latest(REGISTRY) + generate_latest(pool)
     else:
-        async with transaction(state_of(request.app).pool) as conn:
+        async with st.transaction() as conn:
             rows = await probe_metrics.latest(conn, principal.project_id)
         body = generate_latest(_registry(_probe_families(rows)))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -7,99 +7,46 @@ before answering, so a deleted page 404s at once.
 
 from __future__ import annotations
 
-import html
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from api.errors import invalid
+from api.middleware.body_limit import read_limited
 from api.public.domains import verify_domain
-from api.public.site import forget
-from api.routes import db
+from api.public.renderings import forget
+from api.public.urls import page_urls
+from api.schemas.announcements import AnnouncementCreate, AnnouncementOut
 from api.schemas.pages import (
-    AnnouncementCreate,
-    AnnouncementOut,
+    IMAGE_UPLOAD,
     ComponentIn,
-    ComponentOut,
-    DomainOut,
     PageCreate,
     PageOut,
     PageUpdate,
-    PageUrls,
+    domain_out,
+    page_out,
 )
 from api.security.auth import Reader, Writer
-from api.state import of as state_of
+from api.state import AppState, State
 from statuspages.images import ImageRejected, validate_image
 from store import page_events, quotas, status_pages
 from store.errors import QuotaExceeded
 from store.pool import AsyncConn
-from store.status_pages import ComponentFields, Page
+from store.status_pages import Page
 
 router = APIRouter(prefix="/v1/pages", tags=["status pages"])
 
 IMAGE_SLOTS = ("header_logo", "footer_logo", "background")
 MAX_IMAGE_BYTES = 512 * 1024
-TXT_PREFIX = "_callprobe-challenge"
-
-
-def _urls(request: Request, slug: str) -> PageUrls:
-    base = f"{state_of(request.app).settings.public_url.rstrip('/')}/s/{slug}"
-    return PageUrls(
-        page=base,
-        embed=f"{base}/embed",
-        wall=f"{base}/wall",
-        summary_json=f"{base}/api/v2/summary.json",
-        atom=f"{base}/history.atom",
-        sla=f"{base}/sla",
-        status_badge=f"{base}/badge/status.svg",
-        uptime_badge=f"{base}/badge/uptime.svg",
-    )
 
 
 def _out(request: Request, page: Page, components: list[status_pages.Component]) -> PageOut:
-    urls = _urls(request, page.slug)
-    snippet = (
-        f'<iframe src="{html.escape(urls.embed)}" title="{html.escape(page.name)} status"'
-        ' style="border:0;width:100%;height:640px" loading="lazy"></iframe>'
-    )
-    note = (
-        None
-        if page.frame_ancestors
-        else "Browsers refuse to show the embed until frame_ancestors lists the embedding"
-        " site's origin, e.g. https://support.example.com"
-    )
-    domain = (
-        None
-        if page.custom_domain is None
-        else DomainOut(
-            name=page.custom_domain,
-            txt_record=f"{TXT_PREFIX}.{page.custom_domain}",
-            txt_value=f"callprobe-verification={page.domain_token}",
-            verified=page.domain_verified_at is not None,
-        )
-    )
-    return PageOut(
-        **{name: getattr(page, name) for name in PageOut.model_fields if hasattr(page, name)}
-        | {"custom_domain": domain},
-        components=[
-            ComponentOut(
-                probe_id=c.probe_id,
-                public_id=c.public_id,
-                name=c.name,
-                description=c.description,
-                group=c.group_name,
-            )
-            for c in components
-        ],
-        urls=urls,
-        embed_snippet=snippet,
-        embed_note=note,
-    )
+    return page_out(page, components, page_urls(request, page.slug))
 
 
-def _check_component_quota(request: Request, components: list[ComponentIn] | None) -> None:
-    limit = state_of(request.app).settings.max_components_per_page
+def _check_component_quota(st: AppState, components: list[ComponentIn] | None) -> None:
+    limit = st.settings.max_components_per_page
     if components is not None and len(components) > limit:
         raise QuotaExceeded(f"a page may show at most {limit} components, not {len(components)}")
 
@@ -111,23 +58,18 @@ async def _set_components(
     if foreign:
         unknown = ", ".join(sorted(str(probe) for probe in foreign))
         raise invalid(("body", "components"), f"unknown probe ids: {unknown}")
-    fields = [
-        ComponentFields(
-            probe_id=c.probe_id, name=c.name, description=c.description, group_name=c.group
-        )
-        for c in components
-    ]
+    fields = [c.stored() for c in components]
     return await status_pages.set_components(conn, page_id, fields)
 
 
 @router.post("", status_code=201, response_model=PageOut)
-async def create_page(body: PageCreate, principal: Writer, request: Request) -> PageOut:
+async def create_page(body: PageCreate, principal: Writer, request: Request, st: State) -> PageOut:
     """Publish a new page at ``/s/<slug>`` (409 ``quota_exceeded`` past the project's
     page quota or the per-page component quota)."""
-    _check_component_quota(request, body.components)
+    _check_component_quota(st, body.components)
     fields = body.model_dump(exclude={"components"})
-    async with db(request) as conn:
-        limit = state_of(request.app).settings.max_pages_per_project
+    async with st.transaction() as conn:
+        limit = st.settings.max_pages_per_project
         await quotas.claim(conn, principal.project_id, "pages", limit)
         page = await status_pages.create_page(conn, principal.project_id, fields)
         components = await _set_components(conn, principal.project_id, page.id, body.components)
@@ -137,32 +79,36 @@ async def create_page(body: PageCreate, principal: Writer, request: Request) -> 
 
 
 @router.get("", response_model=list[PageOut])
-async def list_pages(principal: Reader, request: Request) -> list[PageOut]:
+async def list_pages(principal: Reader, request: Request, st: State) -> list[PageOut]:
     """The project's pages by slug."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         pages = await status_pages.list_pages(conn, principal.project_id)
         return [_out(request, p, await status_pages.components(conn, p.id)) for p in pages]
 
 
 @router.get("/{page_id}", response_model=PageOut)
-async def get_page(page_id: uuid.UUID, principal: Reader, request: Request) -> PageOut:
+async def get_page(page_id: uuid.UUID, principal: Reader, request: Request, st: State) -> PageOut:
     """One page with its components and public URLs."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         return _out(request, page, await status_pages.components(conn, page.id))
 
 
 @router.patch("/{page_id}", response_model=PageOut)
 async def update_page(
-    page_id: uuid.UUID, body: PageUpdate, principal: Writer, request: Request
+    page_id: uuid.UUID, body: PageUpdate, principal: Writer, request: Request, st: State
 ) -> PageOut:
     """Change some fields; ``components`` replaces the list (probes are never touched)."""
-    _check_component_quota(request, body.components)
+    _check_component_quota(st, body.components)
     fields: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"components"})
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         before = await status_pages.get_page(conn, principal.project_id, page_id)
         page = await status_pages.update_page(
-            conn, principal.project_id, page_id, fields, reserve_days=_reserve_days(request)
+            conn,
+            principal.project_id,
+            page_id,
+            fields,
+            reserve_days=st.settings.slug_reservation_days,
         )
         if body.components is not None:
             await _set_components(conn, principal.project_id, page_id, body.components)
@@ -174,12 +120,12 @@ async def update_page(
 
 
 @router.delete("/{page_id}", status_code=204, response_class=Response)
-async def delete_page(page_id: uuid.UUID, principal: Writer, request: Request) -> None:
+async def delete_page(page_id: uuid.UUID, principal: Writer, request: Request, st: State) -> None:
     """Unpublish a page: its URL answers 404 from now on (its probes stay); its slug stays
     reserved to the project for ``CALLPROBE_SLUG_RESERVATION_DAYS``."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         slug = await status_pages.delete_page(
-            conn, principal.project_id, page_id, reserve_days=_reserve_days(request)
+            conn, principal.project_id, page_id, reserve_days=st.settings.slug_reservation_days
         )
         await page_events.announce(conn, slug)
     forget(request, (slug,))
@@ -188,29 +134,23 @@ async def delete_page(page_id: uuid.UUID, principal: Writer, request: Request) -
 @router.put(
     "/{page_id}/images/{slot}",
     response_model=PageOut,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                t: {"schema": {"type": "string", "format": "binary"}}
-                for t in ("image/svg+xml", "image/png", "image/jpeg", "image/webp")
-            },
-        }
-    },
+    openapi_extra=IMAGE_UPLOAD,
 )
-async def put_image(page_id: uuid.UUID, slot: str, principal: Writer, request: Request) -> PageOut:
+async def put_image(
+    page_id: uuid.UUID, slot: str, principal: Writer, request: Request, st: State
+) -> PageOut:
     """Upload a header or footer logo or a header background (PNG, JPEG, WebP or SVG,
     at most 512 KiB). SVGs with scripts, event handlers or external references are
     refused; the type is read from the content, not the request."""
     _check_slot(slot)
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await status_pages.get_page(conn, principal.project_id, page_id)
-    data = await _read_limited(request, MAX_IMAGE_BYTES)
+    data = await read_limited(request, MAX_IMAGE_BYTES, "image")
     try:
         image = validate_image(data, max_bytes=MAX_IMAGE_BYTES)
     except ImageRejected as exc:
         raise invalid(("body",), str(exc)) from exc
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         await status_pages.put_image(conn, page.id, slot, image.media_type, image.data)
         await page_events.announce(conn, page.slug)
@@ -221,19 +161,16 @@ async def put_image(page_id: uuid.UUID, slot: str, principal: Writer, request: R
 
 
 @router.delete("/{page_id}/images/{slot}", status_code=204, response_class=Response)
-async def delete_image(page_id: uuid.UUID, slot: str, principal: Writer, request: Request) -> None:
+async def delete_image(
+    page_id: uuid.UUID, slot: str, principal: Writer, request: Request, st: State
+) -> None:
     """Remove a branding image."""
     _check_slot(slot)
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         await status_pages.delete_image(conn, page.id, slot)
         await page_events.announce(conn, page.slug)
     forget(request, (page.slug,))
-
-
-def _reserve_days(request: Request) -> int:
-    days: int = state_of(request.app).settings.slug_reservation_days
-    return days
 
 
 def _check_slot(slot: str) -> None:
@@ -241,22 +178,16 @@ def _check_slot(slot: str) -> None:
         raise invalid(("path", "slot"), f"slot must be one of {', '.join(IMAGE_SLOTS)}")
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refused once it passes ``limit`` bytes (not read further)."""
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise invalid(("body",), f"image is larger than {limit // 1024} KiB")
-    return bytes(data)
-
-
 @router.post("/{page_id}/announcements", status_code=201, response_model=AnnouncementOut)
 async def create_announcement(
-    page_id: uuid.UUID, body: AnnouncementCreate, principal: Writer, request: Request
+    page_id: uuid.UUID,
+    body: AnnouncementCreate,
+    principal: Writer,
+    request: Request,
+    st: State,
 ) -> AnnouncementOut:
     """Post a notice on the page (shown as text, never as HTML)."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         row = await status_pages.create_announcement(
             conn, page.id, title=body.title, body=body.body,
@@ -269,10 +200,10 @@ async def create_announcement(
 
 @router.get("/{page_id}/announcements", response_model=list[AnnouncementOut])
 async def list_announcements(
-    page_id: uuid.UUID, principal: Reader, request: Request
+    page_id: uuid.UUID, principal: Reader, st: State
 ) -> list[AnnouncementOut]:
     """The page's notices, newest first."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         rows = await status_pages.announcements(conn, page.id)
     return [AnnouncementOut.model_validate(row, from_attributes=True) for row in rows]
@@ -282,10 +213,14 @@ async def list_announcements(
     "/{page_id}/announcements/{announcement_id}", status_code=204, response_class=Response
 )
 async def delete_announcement(
-    page_id: uuid.UUID, announcement_id: uuid.UUID, principal: Writer, request: Request
+    page_id: uuid.UUID,
+    announcement_id: uuid.UUID,
+    principal: Writer,
+    request: Request,
+    st: State,
 ) -> None:
     """Take a notice down."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         await status_pages.delete_announcement(conn, page.id, announcement_id)
         await page_events.announce(conn, page.slug)
@@ -293,20 +228,19 @@ async def delete_announcement(
 
 
 @router.post("/{page_id}/domain/verify", response_model=PageOut)
-async def verify_page_domain(page_id: uuid.UUID, principal: Writer, request: Request) -> PageOut:
+async def verify_page_domain(
+    page_id: uuid.UUID, principal: Writer, request: Request, st: State
+) -> PageOut:
     """Look up the custom domain's TXT record; the page answers on that domain once it
     holds ``txt_value``, and any other page's claim of the domain is dropped."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
-    if page.custom_domain is None:
+    domain = domain_out(page)
+    if domain is None:
         raise invalid(("body",), "the page has no custom_domain to verify")
-    await verify_domain(
-        f"{TXT_PREFIX}.{page.custom_domain}",
-        f"callprobe-verification={page.domain_token}",
-        state_of(request.app).settings,
-    )
-    async with db(request) as conn:
-        dropped = await status_pages.mark_domain_verified(conn, page.id, page.custom_domain)
+    await verify_domain(domain.txt_record, domain.txt_value, st.settings)
+    async with st.transaction() as conn:
+        dropped = await status_pages.mark_domain_verified(conn, page.id, domain.name)
         for slug in (page.slug, *dropped):
             await page_events.announce(conn, slug)
         page = await status_pages.get_page(conn, principal.project_id, page_id)

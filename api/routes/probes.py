@@ -14,16 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
 from api.errors import invalid
-from api.routes import db
 from api.schemas.probes import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch
 from api.security.auth import PUSH_TOKEN_PREFIX, Reader, Writer, new_token
 from api.security.crypto import encrypt_secret
-from api.state import of as state_of
+from api.state import AppState, State
 from probes.kinds.options import InvalidOptions, parse_options
 from probes.sip.uri import InvalidSipUri, parse_sip_uri
 from store import locations, probes, quotas, schedules
@@ -39,22 +38,22 @@ _POLICY_FIELDS = frozenset(field.name for field in dataclasses.fields(Policy))
 
 
 @router.get("", response_model=list[ProbeOut])
-async def list_probes(principal: Reader, request: Request) -> list[ProbeOut]:
+async def list_probes(principal: Reader, st: State) -> list[ProbeOut]:
     """The project's probes by name."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         rows = await probes.list_probes(conn, principal.project_id)
     return [_out(row) for row in rows]
 
 
 @router.post("", status_code=201, response_model=ProbeCreated)
-async def create_probe(body: ProbeCreate, principal: Writer, request: Request) -> ProbeCreated:
+async def create_probe(body: ProbeCreate, principal: Writer, st: State) -> ProbeCreated:
     """Create a probe (409 ``quota_exceeded`` past the project's quota); a push probe's
     token is in this response only."""
     fields = definition(body)
     push = new_token(PUSH_TOKEN_PREFIX) if body.kind == "push" else None
-    secret = _encrypt(request, body.secret)
-    async with db(request) as conn:
-        limit = state_of(request.app).settings.max_probes_per_project
+    secret = _encrypt(st, body.secret)
+    async with st.transaction() as conn:
+        limit = st.settings.max_probes_per_project
         await quotas.claim(conn, principal.project_id, "probes", limit)
         location_ids = await _location_ids(conn, principal.project_id, body.locations)
         probe = await probes.create_probe(
@@ -66,15 +65,15 @@ async def create_probe(body: ProbeCreate, principal: Writer, request: Request) -
 
 
 @router.get("/{probe_id}", response_model=ProbeOut)
-async def get_probe(probe_id: uuid.UUID, principal: Reader, request: Request) -> ProbeOut:
+async def get_probe(probe_id: uuid.UUID, principal: Reader, st: State) -> ProbeOut:
     """One probe (never its secret)."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         return _out(await probes.get_probe(conn, principal.project_id, probe_id))
 
 
 @router.patch("/{probe_id}", response_model=ProbeOut)
 async def update_probe(
-    probe_id: uuid.UUID, body: ProbePatch, principal: Writer, request: Request
+    probe_id: uuid.UUID, body: ProbePatch, principal: Writer, st: State
 ) -> ProbeOut:
     """Change some fields; the result is validated as a whole. ``secret: null`` removes it.
 
@@ -82,7 +81,7 @@ async def update_probe(
     clears it unless the same request sends it again.
     """
     changes = body.model_dump(exclude_unset=True)
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         current = await probes.get_probe(conn, principal.project_id, probe_id)
         merged = _merge(current, changes)
         location_ids = await _location_ids(conn, principal.project_id, merged.locations)
@@ -91,16 +90,16 @@ async def update_probe(
             conn, principal.project_id, probe_id, fields, location_ids=location_ids
         )
         if "secret" in changes or _secret_destination(current) != _secret_destination(fields):
-            secret = _encrypt(request, changes.get("secret"))
+            secret = _encrypt(st, changes.get("secret"))
             await probes.set_secret(conn, principal.project_id, probe_id, secret)
         await schedules.sync_schedules(conn, probe_id)
         return _out(await probes.get_probe(conn, principal.project_id, probe_id))
 
 
 @router.delete("/{probe_id}", status_code=204, response_class=Response)
-async def delete_probe(probe_id: uuid.UUID, principal: Writer, request: Request) -> None:
+async def delete_probe(probe_id: uuid.UUID, principal: Writer, st: State) -> None:
     """Delete a probe with its schedule, thresholds, results' health and incidents."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await probes.delete_probe(conn, principal.project_id, probe_id)
 
 
@@ -233,8 +232,8 @@ def _secret_destination(probe: probes.Probe | probes.ProbeFields) -> tuple[objec
     return (probe.target, tuple(probe.replicas), options)
 
 
-def _encrypt(request: Request, secret: str | None) -> bytes | None:
-    return None if secret is None else encrypt_secret(state_of(request.app).settings, secret)
+def _encrypt(st: AppState, secret: str | None) -> bytes | None:
+    return None if secret is None else encrypt_secret(st.settings, secret)
 
 
 def _out(probe: probes.Probe) -> ProbeOut:

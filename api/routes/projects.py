@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
-from api.routes import db
 from api.schemas.keys import KeyCreated
 from api.schemas.projects import ProjectCreate, ProjectCreated, ProjectOut
 from api.security.auth import Reader, issue_api_key, require_admin
+from api.state import State
 from store import keys, projects
 from store.pool import AsyncConn
 
@@ -29,9 +29,9 @@ async def create_project_with_key(
     "/projects", status_code=201, response_model=ProjectCreated,
     dependencies=[Depends(require_admin)],
 )  # fmt: skip
-async def create_project(body: ProjectCreate, request: Request) -> ProjectCreated:
+async def create_project(body: ProjectCreate, st: State) -> ProjectCreated:
     """Create a project (admin token); its first write key is shown once."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         project, key, token = await create_project_with_key(conn, body.name)
     return ProjectCreated(
         project=ProjectOut.model_validate(asdict(project)),
@@ -40,8 +40,8 @@ async def create_project(body: ProjectCreate, request: Request) -> ProjectCreate
 
 
 @router.get("/project", response_model=ProjectOut)
-async def get_project(principal: Reader, request: Request) -> ProjectOut:
+async def get_project(principal: Reader, st: State) -> ProjectOut:
     """The project the calling key belongs to."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         project = await projects.get_project(conn, principal.project_id)
     return ProjectOut.model_validate(asdict(project))

@@ -13,14 +13,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.errors import invalid
-from api.routes import db
 from api.schemas.common import Moment
 from api.schemas.results import BucketedResults, BucketOut, RawResults, StatOut
 from api.security.auth import Reader
+from api.state import State
 from probes.result import CallResult
 from statuspages.csv_cells import csv_cell
 from store import probes, results_query
@@ -46,7 +46,7 @@ async def get_results(
     *,
     probe_id: uuid.UUID,
     principal: Reader,
-    request: Request,
+    st: State,
     start: Annotated[Moment | None, Query(description="Default: end - 24 h")] = None,
     end: Annotated[Moment | None, Query(description="Default: now")] = None,
     bucket: Annotated[str | None, Query(pattern=BUCKET_PATTERN, examples=["5m"])] = None,
@@ -56,7 +56,7 @@ async def get_results(
     """Results started in [start, end): newest first, or per ``bucket`` (1m, 5m, 1h, 1d…)."""
     start, end = _window(start, end)
     width = None if bucket is None else _width(bucket, end - start)
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         if not await probes.probe_exists(conn, principal.project_id, probe_id):
             raise NotFound("probe not found")
         if width is None:

@@ -6,12 +6,12 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
 from api.errors import invalid
-from api.routes import db
 from api.schemas.thresholds import Bounds, ThresholdCreate, ThresholdOut
 from api.security.auth import Reader, Writer
+from api.state import State
 from store import probes, thresholds
 from thresholds.rules import InvalidRule, Rule
 
@@ -21,11 +21,9 @@ Metric = Annotated[str, Path(max_length=100)]
 
 
 @router.get("", response_model=list[ThresholdOut])
-async def list_thresholds(
-    probe_id: uuid.UUID, principal: Reader, request: Request
-) -> list[ThresholdOut]:
+async def list_thresholds(probe_id: uuid.UUID, principal: Reader, st: State) -> list[ThresholdOut]:
     """The probe's rules by metric."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await probes.get_probe(conn, principal.project_id, probe_id)
         rows = await thresholds.list_thresholds(conn, principal.project_id, probe_id)
     return [ThresholdOut.model_validate(asdict(row)) for row in rows]
@@ -33,10 +31,10 @@ async def list_thresholds(
 
 @router.post("", status_code=201, response_model=ThresholdOut)
 async def add_threshold(
-    probe_id: uuid.UUID, body: ThresholdCreate, principal: Writer, request: Request
+    probe_id: uuid.UUID, body: ThresholdCreate, principal: Writer, st: State
 ) -> ThresholdOut:
     """Add a rule on a metric (409 when the metric has one: PUT replaces)."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await probes.get_probe(conn, principal.project_id, probe_id)
         rule = _rule(body.metric, body)
         row = await thresholds.add_threshold(
@@ -48,10 +46,10 @@ async def add_threshold(
 
 @router.put("/{metric}", response_model=ThresholdOut)
 async def put_threshold(
-    probe_id: uuid.UUID, metric: Metric, body: Bounds, principal: Writer, request: Request
+    probe_id: uuid.UUID, metric: Metric, body: Bounds, principal: Writer, st: State
 ) -> ThresholdOut:
     """Create or replace the rule on ``metric``."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await probes.get_probe(conn, principal.project_id, probe_id)
         rule = _rule(metric, body)
         row = await thresholds.put_threshold(
@@ -63,10 +61,10 @@ async def put_threshold(
 
 @router.delete("/{metric}", status_code=204, response_class=Response)
 async def delete_threshold(
-    probe_id: uuid.UUID, metric: Metric, principal: Writer, request: Request
+    probe_id: uuid.UUID, metric: Metric, principal: Writer, st: State
 ) -> None:
     """Remove the rule on ``metric``."""
-    async with db(request) as conn:
+    async with st.transaction() as conn:
         await probes.get_probe(conn, principal.project_id, probe_id)
         await thresholds.delete_threshold(conn, principal.project_id, probe_id, metric)
 

@@ -1,14 +1,18 @@
-"""Ingest posted results: complete their runs, store them once, roll them up.
+"""The one write path for results: agent posts, push reports and the CLI's own calls.
 
-A result is stored only if its run is leased to the posting agent (its project,
-location and agent: a lease re-issued to another agent no longer counts for the
-first) and started within that lease (from ``skew_s`` before it was leased to
-``skew_s`` from now), and only once, so a replayed spool or a re-issued lease
-that both report never count twice and a result dated far from its lease never
-reaches the results table. The probe, location and project come from the run,
-not from what the agent claims. Every refused item is reported back with its
-reason. Health is judged afterwards, off the request path (``api.services.judging_queue``),
-for the probes :class:`Ingested` names.
+Each stores its results through :func:`store_results` in its transaction (the rows,
+skipping run ids already stored, and their hourly rollups) and, once committed, hands
+the probes whose health may have moved to judging (:func:`hand_off`, which marks them
+on the :class:`~api.services.judging_queue.JudgingQueue`); the CLI has no queue: its
+results belong to no probe.
+
+An agent's result is stored only if its run is leased to the posting agent (its
+project, location and agent: a lease re-issued to another agent no longer counts for
+the first) and started within that lease (from ``skew_s`` before it was leased to
+``skew_s`` from now), and only once, so a replayed spool or a re-issued lease that both
+report never count twice and a result dated far from its lease never reaches the
+results table. The probe, location and project come from the run, not from what the
+agent claims. Every refused item is reported back with its reason.
 """
 
 from __future__ import annotations
@@ -18,10 +22,64 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from api import telemetry
+from api.services.judging_queue import JudgingQueue
 from probes.contract import IngestReport, Refusal
-from probes.result import CallResult
-from store import results, runs
-from store.pool import Pool, transaction
+from probes.result import CallResult, Outcome
+from store import health, results, runs
+from store.pool import AsyncConn, Pool, transaction
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Stored:
+    """What one write stored: how many results were new, and their probes."""
+
+    count: int
+    probe_ids: frozenset[uuid.UUID]
+
+
+async def store_results(
+    conn: AsyncConn, batch: Sequence[CallResult], project_id: uuid.UUID | None = None
+) -> Stored:
+    """The one write of results, in the caller's transaction: new rows and their rollups."""
+    new = set(await results.record_results(conn, batch, project_id))
+    probe_ids = frozenset(r.probe_id for r in batch if r.run_id in new and r.probe_id)
+    return Stored(count=len(new), probe_ids=probe_ids)
+
+
+def hand_off(judging: JudgingQueue, stored: Stored) -> None:
+    """After the commit: count what was stored and mark its probes for judging."""
+    telemetry.RESULTS_INGESTED.inc(stored.count)
+    judging.mark(stored.probe_ids)
+
+
+async def push(
+    pool: Pool, judging: JudgingQueue, token_hash: bytes, *, cpu: float | None, ram: float | None
+) -> bool:
+    """Record a push report (Crisp's push mode) for the enabled push probe holding this
+    token hash; False when none does."""
+    async with transaction(pool) as conn:
+        found = await health.probe_for_push_token(conn, token_hash)
+        if found is None:
+            return False
+        probe_id, project_id = found
+        stored = await store_results(conn, [push_result(probe_id, cpu, ram)], project_id)
+    hand_off(judging, stored)
+    return True
+
+
+def push_result(probe_id: uuid.UUID, cpu: float | None, ram: float | None) -> CallResult:
+    """A push report as a result: always ok, with the load the reporter sent."""
+    return CallResult(
+        kind="push",
+        probe="push",
+        probe_id=probe_id,
+        target="",
+        location="push",
+        outcome=Outcome.OK,
+        load_cpu=cpu,
+        load_ram=ram,
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -60,9 +118,14 @@ def parse_results(
 
 
 async def ingest(
-    pool: Pool, poster: Poster, items: Sequence[dict[str, Any]], *, skew_s: float
+    pool: Pool,
+    judging: JudgingQueue,
+    poster: Poster,
+    items: Sequence[dict[str, Any]],
+    *,
+    skew_s: float,
 ) -> Ingested:
-    """Store a batch of agent results in one transaction."""
+    """Store a batch of agent results in one transaction, then hand it to judging."""
     parsed, refused = parse_results(items)
     holder = runs.Holder(
         project_id=poster.project_id, location_id=poster.location_id, agent_id=poster.agent_id
@@ -79,21 +142,32 @@ async def ingest(
             )
             for run in done.completed
         ]
-        await results.insert_results(conn, stamped, poster.project_id)
-        await results.add_to_rollups(conn, [r.run_id for r in stamped])
+        stored = await store_results(conn, stamped, poster.project_id)
+    hand_off(judging, stored)
+    report = _report(parsed, refused, done, skew_s=skew_s)
+    return Ingested(report=report, probe_ids=stored.probe_ids)
+
+
+def _report(
+    parsed: dict[uuid.UUID, tuple[int, CallResult]],
+    refused: list[Refusal],
+    done: runs.Completion,
+    *,
+    skew_s: float,
+) -> IngestReport:
+    """The agent's answer: counts, and a refusal for every item not stored or a duplicate."""
     counted = {run.run_id for run in done.completed} | done.duplicates
-    refused += [
+    refused = refused + [
         _refusal(index, result, outside=run_id in done.outside_lease, skew_s=skew_s)
         for run_id, (index, result) in parsed.items()
         if run_id not in counted
     ]
-    report = IngestReport(
+    return IngestReport(
         accepted=len(done.completed),
         duplicates=len(done.duplicates),
         rejected=[refusal.reason for refusal in refused],
         refused=refused,
     )
-    return Ingested(report=report, probe_ids=frozenset(run.probe_id for run in done.completed))
 
 
 def _refusal(index: int, result: CallResult, *, outside: bool, skew_s: float) -> Refusal:

@@ -1,9 +1,9 @@
-"""Judge probes touched by new results in the background, coalescing bursts.
+"""The hand-off from ingest to judging: probes with new results, judged in the background.
 
-Ingest and push only mark probes; one task per API process evaluates every
-marked probe once per pass, however many results arrived for it meanwhile. So a
-batch of 500 results for 50 probes costs 50 evaluations at most, off the request
-path. Health is derived from stored results, so marks lost in a crash cost
+Ingest (agent results and push reports alike) only marks probes; one task per API
+process judges every marked probe once per pass, however many results arrived for it
+meanwhile. So a batch of 500 results for 50 probes costs 50 evaluations at most, off
+the request path. Health is derived from stored results, so marks lost in a crash cost
 nothing: the sweeper re-judges every probe on its clock.
 """
 
@@ -34,7 +34,7 @@ passes back to back took 24-35 % of each API process's CPU; lease p99 was 20.6-7
 with a pass a second and 22.9-51.7 ms with one every two seconds."""
 
 
-class HealthEvaluator:
+class JudgingQueue:
     """Coalesces marked probes and judges them in passes until stopped."""
 
     def __init__(self, pool: Pool) -> None:

@@ -1,4 +1,5 @@
-"""Store results, or keep them in a spool while the database is away, and replay them later.
+"""The CLI's results: stored through the one write path (``api.services.ingest``), or kept in
+a spool while the database is away and replayed later.
 
 Replays are safe to repeat: the table ignores a result it already has, so a crash
 between a commit and the spool's acknowledgement only costs a no-op re-insert.
@@ -11,11 +12,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from api.services.ingest import store_results
 from probes.result import CallResult
 from probes.spool import Spool
 from store.errors import DatabaseUnavailable
 from store.pool import Pool, transaction
-from store.results import insert_results
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ async def store_or_spool(
     """Insert ``results`` in one transaction; if the database is unavailable, spool them."""
     try:
         async with transaction(source) as conn:
-            stored = await insert_results(conn, results)
+            stored = (await store_results(conn, results)).count
     except DatabaseUnavailable as exc:
         spooled = await asyncio.to_thread(spool.spool_all, results)
         log.warning("database unavailable: results spooled", extra={"count": spooled})
@@ -59,7 +60,7 @@ async def drain_spool(source: str | Pool, spool: Spool, batch: int = DRAIN_BATCH
         chunk = pending[start : start + batch]
         try:
             async with transaction(source) as conn:
-                stored += await insert_results(conn, chunk)
+                stored += (await store_results(conn, chunk)).count
         except DatabaseUnavailable as exc:
             left = len(pending) - start
             return SinkReport(received=len(pending), stored=stored, spooled=left, error=str(exc))

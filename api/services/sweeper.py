@@ -1,7 +1,7 @@
 """Re-judge every enabled probe on a clock, so silence becomes ``unknown`` or dead.
 
 Results drive health as they arrive; only the clock can notice that none came.
-Every API replica may sweep: the per-probe advisory locks in ``health_eval``
+Every API replica may sweep: the per-probe advisory locks judging takes
 make concurrent sweeps record each transition once.
 """
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from api.services.ingest import Poster, ingest
-from api.services.judging_queue import HealthEvaluator
+from api.services.judging_queue import JudgingQueue
 from api.services.sweeper import sweep_once
 from probes.result import CallResult, Outcome
 from store import health, pool
@@ -25,13 +25,13 @@ def _result(run_id: Any, outcome: Outcome = Outcome.OK, latency: float = 5.0) ->
 
 
 async def _execute(url: str, world: dict[str, Any], **kwargs: Any) -> Any:
-    """Lease the due run, 'execute' it, ingest its result and let the evaluator judge it."""
+    """Lease the due run, 'execute' it, ingest its result and let the judging queue judge it."""
     leased = await _lease(url, world)
     source = pool.create_pool(url)
     await source.open()
-    evaluator = HealthEvaluator(source)
+    queue = JudgingQueue(source)
     stop = asyncio.Event()
-    judging = asyncio.create_task(evaluator.run(stop))
+    judging = asyncio.create_task(queue.run(stop))
     try:
         poster = Poster(
             agent_id=world["agent"],
@@ -39,10 +39,10 @@ async def _execute(url: str, world: dict[str, Any], **kwargs: Any) -> Any:
             location_id=world["location"],
             location="ams",
         )
-        ingested = await ingest(source, poster, [_result(leased[0].run_id, **kwargs)], skew_s=60)
+        items = [_result(leased[0].run_id, **kwargs)]
+        ingested = await ingest(source, queue, poster, items, skew_s=60)
         assert ingested.probe_ids == {world["probe"]}
-        evaluator.mark(ingested.probe_ids)
-        await asyncio.wait_for(evaluator.idle(), 30)
+        await asyncio.wait_for(queue.idle(), 30)
         return ingested.report
     finally:
         stop.set()
@@ -110,7 +110,7 @@ def test_a_replayed_or_foreign_result_is_not_stored_twice(db, run) -> None:
             location="ams",
         )
         try:
-            return (await ingest(source, poster, items, skew_s=60)).report
+            return (await ingest(source, JudgingQueue(source), poster, items, skew_s=60)).report
         finally:
             await source.close()
 

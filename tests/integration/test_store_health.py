@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from store import health
+from store import health, transitions
+from thresholds.transitions import Transition
 
 pytestmark = pytest.mark.db
 
@@ -32,15 +33,9 @@ async def _probe(conn) -> tuple:
 
 
 async def _change(conn, project, probe, at, before, after, cause="x") -> datetime:
-    return await health.record_transition(
-        conn,
-        project_id=project,
-        probe_id=probe,
-        at=at,
-        from_state=before,
-        to_state=after,
-        reasons=[],
-        cause=cause,
+    change = Transition(at=at, from_state=before, to_state=after, reasons=[], cause=cause)
+    return await transitions.record_transition(
+        conn, project_id=project, probe_id=probe, transition=change
     )
 
 

@@ -15,9 +15,10 @@ from api.errors import error_response
 from api.routes.probes import check_target
 from api.security.auth import API_KEY_PREFIX, PREFIX_LEN, hash_token, new_token
 from api.security.crypto import KEY_FILE, SecretKeyError, check_key, decrypt_secret, encrypt_secret
-from api.services.judging import history_depth
+from api.services.judging import Probe
 from api.settings import Settings
 from store.health import ProbeHealthConfig
+from thresholds.policy import history_depth as thresholds_history_depth
 
 
 @pytest.mark.parametrize(
@@ -105,6 +106,10 @@ def test_an_asr_rule_widens_the_history_to_its_window() -> None:
             probe_id=uuid.uuid4(), project_id=uuid.uuid4(), name="p", kind="sip_call",
             interval_s=60, policy={"asr_window": 25}, options={}, rules=rules, locations=[],
         )  # fmt: skip
+
+    def history_depth(config: ProbeHealthConfig) -> int:
+        probe = Probe.of(config)
+        return thresholds_history_depth(probe.policy, probe.rules)
 
     assert history_depth(config([{"metric": "mos", "warning": 4.0}])) == 6
     assert history_depth(config([{"metric": "asr_pct", "warning": 90.0}])) == 25
