@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from jinja2 import Environment, StrictUndefined
 
+from statuspages.view import STATE_LABELS, ComponentView, PageView
 from thresholds.states import State
 
 _GREEN, _YELLOWGREEN, _AMBER, _RED, _GREY = "#2e7d32", "#4d7c0f", "#b26a00", "#c62828", "#6b7280"
@@ -109,6 +110,24 @@ def badge(label: str, message: str, color: str) -> str:
     title = f"{left.text}: {right.text}"
     width = left.box + right.box
     return _TEMPLATE.render(title=title, left=left, right=right, color=color, width=width)
+
+
+def view_badge(view: PageView, what: str, component: ComponentView | None) -> str:
+    """The page's (or one component's) ``status`` or ``uptime`` badge; a page's uptime is
+    its lowest component's."""
+    label = component.name if component else view.page.name
+    if what == "status":
+        state = component.state if component else view.state
+        message = STATE_LABELS[state] if component else view.banner
+        return badge(label, message, STATE_COLORS[state.value])
+    share = component.uptime if component else _lowest_uptime(view)
+    text = "no data" if share is None else f"{share * 100:.2f}%"
+    return badge(f"{label} uptime", text, uptime_color(share))
+
+
+def _lowest_uptime(view: PageView) -> float | None:
+    shares = [c.uptime for c in view.components if c.uptime is not None]
+    return min(shares) if shares else None
 
 
 def uptime_color(share: float | None) -> str:

@@ -12,6 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Literal
+
+from statuspages.incidents import Incident
+from statuspages.view import PageView
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -27,6 +31,34 @@ class FeedEntry:
     published: datetime
     updated: datetime
     link: str
+
+
+def page_feed(view: PageView, url: str, kind: Literal["atom", "rss"]) -> bytes:
+    """The page's latest 50 incidents as an Atom or RSS document; ``url``: the page's
+    absolute address, which entry ids and links start with."""
+    writer = atom if kind == "atom" else rss
+    return writer(
+        title=f"{view.page.name} incidents",
+        feed_id=url,
+        self_link=f"{url}/history.{kind}",
+        page_link=url,
+        updated=view.now,
+        entries=[_entry(incident, url) for incident in view.incidents[:50]],
+    )
+
+
+def _entry(incident: Incident, url: str) -> FeedEntry:
+    started, ended = incident.started, incident.ended
+    link = f"{url}/components/{incident.component_id}"
+    return FeedEntry(
+        id=f"{link}#{int(started.timestamp())}",
+        title=("Resolved: " if ended else "") + incident.cause,
+        summary=f"{incident.cause}. Started {started:%Y-%m-%d %H:%M} UTC"
+        + (f", resolved {ended:%Y-%m-%d %H:%M} UTC." if ended else ", ongoing."),
+        published=started,
+        updated=ended or started,
+        link=link,
+    )
 
 
 def atom(

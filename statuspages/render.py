@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections.abc import Sequence
 from importlib import resources
 
@@ -98,3 +99,28 @@ def sla_csv(report: SlaReport) -> str:
              row.maintenance_min, row.incidents]
         )  # fmt: skip
     return out.getvalue()
+
+
+def sla_json(view: PageView, report: SlaReport) -> str:
+    """The SLA report as a JSON document, one object per component."""
+    rows = [
+        {
+            "component": row.component,
+            "uptime_pct": None if row.uptime is None else round(row.uptime * 100, 3),
+            "downtime_min": row.downtime_min,
+            "no_data_min": row.no_data_min,
+            "maintenance_min": row.maintenance_min,
+            "incidents": row.incidents,
+        }
+        for row in report.rows
+    ]
+    return json.dumps(
+        {
+            "page": view.page.name,
+            "month": report.month,
+            "start": report.start.isoformat(),
+            "end": report.end.isoformat(),
+            "degraded_counts_as_up": view.page.degraded_is_up,
+            "components": rows,
+        }
+    )

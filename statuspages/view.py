@@ -99,6 +99,10 @@ class PageView:
     announcements: list[Announcement]
     maintenance: list[MaintenanceView]
 
+    def component(self, public_id: str) -> ComponentView | None:
+        """The component shown under ``public_id``, if the page shows it."""
+        return next((c for c in self.components if c.public_id == public_id), None)
+
 
 def history_start(page: Page, now: datetime) -> datetime:
     """Where the page's bars begin (UTC): the history to load."""

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from psycopg import sql
 from psycopg.rows import class_row
 
+from store.metric_sql import LOSS_PCT, MOS
 from store.pool import AsyncConn
 
 _CURRENT = """
@@ -40,16 +42,16 @@ WHERE probe_id = %(probe)s AND bucket >= %(start)s AND bucket < %(end)s
 GROUP BY 1 ORDER BY 1
 """
 
-_FROM_RESULTS = """
+_FROM_RESULTS = sql.SQL("""
 SELECT time_bucket(%(width)s, started_at, %(zone)s::text) AS bucket,
-       avg(coalesce(pesq_mos, emodel_mos)) AS mos,
+       avg({mos}) AS mos,
        avg(jitter_ms) AS jitter_ms,
-       avg(greatest(rx_loss_pct, tx_loss_pct)) AS loss_pct,
+       avg({loss}) AS loss_pct,
        avg(pdd_ms) AS pdd_ms
 FROM call_results
 WHERE probe_id = %(probe)s AND started_at >= %(start)s AND started_at < %(end)s
 GROUP BY 1 ORDER BY 1
-"""
+""").format(mos=MOS, loss=LOSS_PCT)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

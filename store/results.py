@@ -8,12 +8,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from datetime import datetime
+from typing import Any, LiteralString
 
 from psycopg import sql
 from psycopg.rows import kwargs_row
 
 from probes.result import CallResult, Outcome
+from store.metric_sql import LOSS_PCT, MOS
 from store.pool import AsyncConn
 
 COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(CallResult))
@@ -28,23 +30,24 @@ _STAGE = "CREATE TEMP TABLE IF NOT EXISTS staged_results (LIKE call_results) ON 
 _COPY = sql.SQL("COPY staged_results ({columns}, project_id) FROM STDIN").format(
     columns=_COLUMN_LIST
 )
-_MOVE = "INSERT INTO call_results SELECT * FROM staged_results ON CONFLICT DO NOTHING"
+_MOVE = (
+    "INSERT INTO call_results SELECT * FROM staged_results ON CONFLICT DO NOTHING RETURNING run_id"
+)
 
 # Counts and sums only: adding a late or replayed batch is one more increment.
-_ROLLUP = """
+_ROLLUP_OF: LiteralString = """
 INSERT INTO result_rollup_hourly AS r (
     probe_id, location, bucket, runs, ok_runs, mos_sum, mos_n, jitter_sum, jitter_n,
     loss_sum, loss_n, pdd_sum, pdd_n, latency_sum, latency_n)
 SELECT probe_id, coalesce(location, ''), time_bucket('1 hour', started_at), count(*),
        count(*) FILTER (WHERE outcome = 'ok'),
-       coalesce(sum(coalesce(pesq_mos, emodel_mos)), 0), count(coalesce(pesq_mos, emodel_mos)),
+       coalesce(sum({mos}), 0), count({mos}),
        coalesce(sum(jitter_ms), 0), count(jitter_ms),
-       coalesce(sum(greatest(rx_loss_pct, tx_loss_pct)), 0),
-       count(greatest(rx_loss_pct, tx_loss_pct)),
+       coalesce(sum({loss}), 0), count({loss}),
        coalesce(sum(pdd_ms), 0), count(pdd_ms),
        coalesce(sum(latency_ms), 0), count(latency_ms)
 FROM call_results
-WHERE run_id = ANY(%(ids)s) AND probe_id IS NOT NULL
+WHERE {which} AND probe_id IS NOT NULL
 GROUP BY 1, 2, 3
 ON CONFLICT (probe_id, location, bucket) DO UPDATE SET
     runs = r.runs + excluded.runs, ok_runs = r.ok_runs + excluded.ok_runs,
@@ -56,17 +59,60 @@ ON CONFLICT (probe_id, location, bucket) DO UPDATE SET
     latency_n = r.latency_n + excluded.latency_n
 """
 
+
+def _rollup(which: LiteralString) -> sql.Composed:
+    """The hourly rollup's increment by the results ``which`` selects."""
+    return sql.SQL(_ROLLUP_OF).format(mos=MOS, loss=LOSS_PCT, which=sql.SQL(which))
+
+
+_ROLLUP = _rollup("run_id = ANY(%(ids)s)")
+_ROLLUP_SINCE = _rollup("project_id = %(project)s AND started_at >= %(since)s")
+
 _RECENT = sql.SQL(
     "SELECT {columns} FROM call_results WHERE probe = %s ORDER BY started_at DESC LIMIT %s"
 ).format(columns=_COLUMN_LIST)
+
+
+async def record_results(
+    conn: AsyncConn, results: Sequence[CallResult], project_id: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    """Store results and count the new ones into the hourly rollup; returns the new run ids.
+
+    A run id already stored is skipped, so a replayed result is neither stored nor counted
+    twice.
+    """
+    new = await _insert(conn, results, project_id)
+    await add_to_rollups(conn, new)
+    return new
 
 
 async def insert_results(
     conn: AsyncConn, results: Sequence[CallResult], project_id: uuid.UUID | None = None
 ) -> int:
     """Insert results, skipping any already stored; return how many rows are new."""
+    return len(await _insert(conn, results, project_id))
+
+
+async def add_to_rollups(conn: AsyncConn, run_ids: Sequence[uuid.UUID]) -> None:
+    """Count newly stored results (by run id, each exactly once) into the hourly rollup."""
+    if run_ids:
+        await conn.execute(_ROLLUP, {"ids": list(run_ids)})
+
+
+async def add_to_rollups_since(conn: AsyncConn, project_id: uuid.UUID, since: datetime) -> None:
+    """Count a project's results stored since ``since`` into the hourly rollup, in one statement.
+
+    For bulk loads that bypass ``record_results`` (the status page bench's seed): none of
+    those results may have been counted before.
+    """
+    await conn.execute(_ROLLUP_SINCE, {"project": project_id, "since": since})
+
+
+async def _insert(
+    conn: AsyncConn, results: Sequence[CallResult], project_id: uuid.UUID | None
+) -> list[uuid.UUID]:
     if not results:
-        return 0
+        return []
     # A savepoint inside the caller's transaction, a transaction of its own otherwise,
     # so the staged rows are always cleared at commit.
     async with conn.transaction(), conn.cursor() as cur:
@@ -75,13 +121,7 @@ async def insert_results(
             for result in results:
                 await copy.write_row((*_params(result), project_id))
         await cur.execute(_MOVE)
-        return cur.rowcount
-
-
-async def add_to_rollups(conn: AsyncConn, run_ids: Sequence[uuid.UUID]) -> None:
-    """Count newly stored results (by run id, each exactly once) into the hourly rollup."""
-    if run_ids:
-        await conn.execute(_ROLLUP, {"ids": list(run_ids)})
+        return [row[0] for row in await cur.fetchall()]
 
 
 async def recent_results(conn: AsyncConn, probe: str, limit: int = 100) -> list[CallResult]:

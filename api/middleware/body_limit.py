@@ -15,9 +15,10 @@ from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import NO_FRAMING, error_response
+from api.errors import NO_FRAMING, error_response, invalid
 
 
 class BodyTooLarge(HTTPException):
@@ -71,3 +72,14 @@ async def _refuse(exc: BodyTooLarge, scope: Scope, receive: Receive, send: Send)
     """413 in the project's error shape; the connection is closed, the body unread."""
     headers = {**NO_FRAMING, "cache-control": "no-store", **(exc.headers or {})}
     await error_response(413, str(exc.detail), headers=headers)(scope, receive, send)
+
+
+async def read_limited(request: Request, limit: int, what: str) -> bytes:
+    """The body of a route that takes less than the app's limit (an upload of ``what``),
+    refused with a 422 once it passes ``limit`` bytes, not read further."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise invalid(("body",), f"{what} is larger than {limit // 1024} KiB")
+    return bytes(data)

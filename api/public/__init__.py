@@ -1,2 +1,2 @@
-"""Status page delivery: public routes, the render cache and its fast path, custom
-domains, static assets."""
+"""Status page delivery: public routes, renderings (cached, rate-limited when not) and
+their responses, the fast path, page URLs, custom domains, static assets."""

@@ -1,7 +1,9 @@
-"""Request and response bodies of the status page management API (pydantic)."""
+"""Request and response bodies of the status page management API (pydantic), and the
+page document it answers with."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 import zoneinfo
@@ -10,7 +12,8 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from api.schemas.common import InputModel, Moment, Name, no_nul
+from api.schemas.common import InputModel, Name, no_nul
+from store.status_pages import Component, ComponentFields, Page
 
 # A CSP host-source: scheme and host, an optional leading wildcard label and port.
 _ORIGIN = re.compile(
@@ -58,6 +61,15 @@ class ComponentIn(InputModel):
     name: Name
     description: Text = ""
     group: Name | None = None
+
+    def stored(self) -> ComponentFields:
+        """The component as the store keeps it."""
+        return ComponentFields(
+            probe_id=self.probe_id,
+            name=self.name,
+            description=self.description,
+            group_name=self.group,
+        )
 
 
 def _unique_probes(components: list[ComponentIn] | None) -> list[ComponentIn] | None:
@@ -165,27 +177,59 @@ class PageOut(BaseModel):
     updated_at: datetime
 
 
-class AnnouncementCreate(InputModel):
-    """A notice shown on the page from ``starts_at`` (default now) until ``ends_at``."""
-
-    title: Name
-    body: Annotated[str, Field(max_length=10000), AfterValidator(no_nul)] = ""
-    starts_at: Moment | None = None
-    ends_at: Moment | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
+TXT_PREFIX = "_callprobe-challenge"
 
 
-class AnnouncementOut(BaseModel):
-    """A posted notice."""
+def domain_out(page: Page) -> DomainOut | None:
+    """The TXT record that would prove the page's custom domain, if it has one."""
+    if page.custom_domain is None:
+        return None
+    return DomainOut(
+        name=page.custom_domain,
+        txt_record=f"{TXT_PREFIX}.{page.custom_domain}",
+        txt_value=f"callprobe-verification={page.domain_token}",
+        verified=page.domain_verified_at is not None,
+    )
 
-    id: uuid.UUID
-    title: str
-    body: str
-    starts_at: datetime
-    ends_at: datetime | None
-    created_at: datetime
+
+def page_out(page: Page, components: list[Component], urls: PageUrls) -> PageOut:
+    """The page as its operator sees it, with the snippet that embeds it."""
+    snippet = (
+        f'<iframe src="{html.escape(urls.embed)}" title="{html.escape(page.name)} status"'
+        ' style="border:0;width:100%;height:640px" loading="lazy"></iframe>'
+    )
+    note = (
+        None
+        if page.frame_ancestors
+        else "Browsers refuse to show the embed until frame_ancestors lists the embedding"
+        " site's origin, e.g. https://support.example.com"
+    )
+    return PageOut(
+        **{name: getattr(page, name) for name in PageOut.model_fields if hasattr(page, name)}
+        | {"custom_domain": domain_out(page)},
+        components=[
+            ComponentOut(
+                probe_id=c.probe_id,
+                public_id=c.public_id,
+                name=c.name,
+                description=c.description,
+                group=c.group_name,
+            )
+            for c in components
+        ],
+        urls=urls,
+        embed_snippet=snippet,
+        embed_note=note,
+    )
+
+
+IMAGE_UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            t: {"schema": {"type": "string", "format": "binary"}}
+            for t in ("image/svg+xml", "image/png", "image/jpeg", "image/webp")
+        },
+    }
+}
+"""OpenAPI of a branding image upload: the raw file is the body."""

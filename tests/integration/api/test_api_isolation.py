@@ -17,7 +17,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from api.schemas.pages import AnnouncementCreate, PageUpdate
+from api.schemas.announcements import AnnouncementCreate
+from api.schemas.pages import PageUpdate
 from api.schemas.probes import ProbePatch
 from api.schemas.thresholds import Bounds, ThresholdCreate
 from api.security.auth import require_read, require_write
