@@ -37,6 +37,7 @@ The first run seeds for about 11 minutes on a 2-core box; later runs reuse the s
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -48,6 +49,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +64,8 @@ from rich.table import Table
 
 from bench import platform_harness as harness
 from store import cluster
+from store.pool import transaction
+from store.results import add_to_rollups_since
 
 PORT = 25443
 API_PORT = 18293
@@ -351,32 +355,6 @@ def _incident(cur: psycopg.Cursor[Any], project: str, probe: str, episode: Episo
     )
 
 
-# What ingest's rollup would have added up, for the results since a moment.
-_RESULT_ROLLUP = """
-INSERT INTO result_rollup_hourly AS r (
-    probe_id, location, bucket, runs, ok_runs, mos_sum, mos_n, jitter_sum, jitter_n,
-    loss_sum, loss_n, pdd_sum, pdd_n, latency_sum, latency_n)
-SELECT probe_id, coalesce(location, ''), time_bucket('1 hour', started_at), count(*),
-       count(*) FILTER (WHERE outcome = 'ok'),
-       coalesce(sum(coalesce(pesq_mos, emodel_mos)), 0), count(coalesce(pesq_mos, emodel_mos)),
-       coalesce(sum(jitter_ms), 0), count(jitter_ms),
-       coalesce(sum(greatest(rx_loss_pct, tx_loss_pct)), 0),
-       count(greatest(rx_loss_pct, tx_loss_pct)),
-       coalesce(sum(pdd_ms), 0), count(pdd_ms),
-       coalesce(sum(latency_ms), 0), count(latency_ms)
-FROM call_results
-WHERE project_id = %(project)s AND started_at >= %(since)s
-GROUP BY 1, 2, 3
-ON CONFLICT (probe_id, location, bucket) DO UPDATE SET
-    runs = r.runs + excluded.runs, ok_runs = r.ok_runs + excluded.ok_runs,
-    mos_sum = r.mos_sum + excluded.mos_sum, mos_n = r.mos_n + excluded.mos_n,
-    jitter_sum = r.jitter_sum + excluded.jitter_sum, jitter_n = r.jitter_n + excluded.jitter_n,
-    loss_sum = r.loss_sum + excluded.loss_sum, loss_n = r.loss_n + excluded.loss_n,
-    pdd_sum = r.pdd_sum + excluded.pdd_sum, pdd_n = r.pdd_n + excluded.pdd_n,
-    latency_sum = r.latency_sum + excluded.latency_sum,
-    latency_n = r.latency_n + excluded.latency_n
-"""
-
 # What recording each transition would have left: state seconds per UTC hour from the
 # first transition up to the last (the hours after it are filled by the next one).
 _HEALTH_ROLLUP = """
@@ -435,9 +413,8 @@ def _seed(url: str, rows: int, data_dir: Path, log: Path) -> Seed:
         console.print("  health history and incidents, and their effect on results")
         _insert_health(conn, project, probes, end)
         console.print("  hourly rollups")
-        with conn.transaction():
-            conn.execute(_RESULT_ROLLUP, {"project": project, "since": start})
-            conn.execute(_HEALTH_ROLLUP, {"project": project})
+        _roll_up_results(url, project, start)
+        conn.execute(_HEALTH_ROLLUP, {"project": project})
         console.print("  vacuum analyze")
         conn.execute("SET maintenance_work_mem = '512MB'")
         for table in _SEED_TABLES:
@@ -459,6 +436,16 @@ _SEED_TABLES = (
 )
 
 
+def _roll_up_results(url: str, project: str, since: datetime) -> None:
+    """Count the project's results since ``since`` into the hourly rollup, as ingest does."""
+
+    async def roll_up() -> None:
+        async with transaction(url) as conn:
+            await add_to_rollups_since(conn, uuid.UUID(project), since)
+
+    asyncio.run(roll_up())
+
+
 def _top_up(url: str, seed: Seed) -> None:
     """Results from the seed's end to now (the probe degraded now stays degraded), so
     the sweeper judges the probes as the seed left them."""
@@ -469,9 +456,9 @@ def _top_up(url: str, seed: Seed) -> None:
     since = datetime.fromisoformat(seed.end)
     console.print(f"topping up results since {since:%Y-%m-%d %H:%M} UTC")
     _insert_results(url, seed, seed.next_k, k_to)
-    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(_DEGRADE, (seed.probes[DEGRADED_NOW], since, now))
-        conn.execute(_RESULT_ROLLUP, {"project": seed.project, "since": since})
+        _roll_up_results(url, seed.project, since)
         added = conn.execute(
             "SELECT count(*) FROM call_results WHERE project_id = %s AND started_at >= %s",
             (seed.project, since),
