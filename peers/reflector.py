@@ -25,7 +25,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from probes.sip.worker import MAX_CALLS
+from probes.sip.worker import MAX_CALLS, endpoint_config
 
 log = logging.getLogger(__name__)
 
@@ -121,18 +121,9 @@ class Reflector:
         self.account.create(self._account_config())
 
     def _ep_config(self) -> Any:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = False
-        cfg.uaConfig.maxCalls = MAX_CALLS
-        cfg.uaConfig.userAgent = "callprobe-reflector"
-        cfg.medConfig.threadCnt = 1
-        cfg.medConfig.clockRate = 16000
-        cfg.medConfig.noVad = True
-        cfg.medConfig.ecTailLen = 0
+        cfg = endpoint_config("callprobe-reflector", 16000, self.config.log_level)
         cfg.medConfig.sndAutoCloseTime = -1
         _never_discard(cfg.medConfig)
-        cfg.logConfig.level = cfg.logConfig.consoleLevel = self.config.log_level
         return cfg
 
     def _account_config(self) -> Any:

@@ -33,17 +33,31 @@ class FeedEntry:
     link: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Feed:
+    """What a feed says, whichever format carries it; ``feed_id`` a permanent URI."""
+
+    title: str
+    feed_id: str
+    self_link: str
+    page_link: str
+    updated: datetime
+    entries: Sequence[FeedEntry]
+
+
 def page_feed(view: PageView, url: str, kind: Literal["atom", "rss"]) -> bytes:
     """The page's latest 50 incidents as an Atom or RSS document; ``url``: the page's
     absolute address, which entry ids and links start with."""
     writer = atom if kind == "atom" else rss
     return writer(
-        title=f"{view.page.name} incidents",
-        feed_id=url,
-        self_link=f"{url}/history.{kind}",
-        page_link=url,
-        updated=view.now,
-        entries=[_entry(incident, url) for incident in view.incidents[:50]],
+        Feed(
+            title=f"{view.page.name} incidents",
+            feed_id=url,
+            self_link=f"{url}/history.{kind}",
+            page_link=url,
+            updated=view.now,
+            entries=[_entry(incident, url) for incident in view.incidents[:50]],
+        )
     )
 
 
@@ -61,46 +75,30 @@ def _entry(incident: Incident, url: str) -> FeedEntry:
     )
 
 
-def atom(
-    *,
-    title: str,
-    feed_id: str,
-    self_link: str,
-    page_link: str,
-    updated: datetime,
-    entries: Sequence[FeedEntry],
-) -> bytes:
+def atom(content: Feed) -> bytes:
     """An Atom feed document, UTF-8 with an XML declaration; the page is the feed's author."""
     feed = ET.Element("feed", xmlns=ATOM_NS)
-    _add(feed, "id", feed_id)
-    _add(feed, "title", title)
-    _add(feed, "updated", _rfc3339(updated))
-    _add(feed, "link", rel="self", type="application/atom+xml", href=self_link)
-    _add(feed, "link", rel="alternate", type="text/html", href=page_link)
-    _add(_add(feed, "author"), "name", title)
-    for entry in entries:
+    _add(feed, "id", content.feed_id)
+    _add(feed, "title", content.title)
+    _add(feed, "updated", _rfc3339(content.updated))
+    _add(feed, "link", rel="self", type="application/atom+xml", href=content.self_link)
+    _add(feed, "link", rel="alternate", type="text/html", href=content.page_link)
+    _add(_add(feed, "author"), "name", content.title)
+    for entry in content.entries:
         _atom_entry(feed, entry)
     return _document(feed)
 
 
-def rss(
-    *,
-    title: str,
-    feed_id: str,
-    self_link: str,
-    page_link: str,
-    updated: datetime,
-    entries: Sequence[FeedEntry],
-) -> bytes:
+def rss(content: Feed) -> bytes:
     """The same feed as RSS 2.0; ``feed_id`` is unused, an RSS channel has no identifier."""
     root = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM_NS})
     channel = _add(root, "channel")
-    _add(channel, "title", title)
-    _add(channel, "link", page_link)
-    _add(channel, "description", title)
-    _add(channel, "lastBuildDate", _rfc822(updated))
-    _add(channel, "atom:link", rel="self", type="application/rss+xml", href=self_link)
-    for entry in entries:
+    _add(channel, "title", content.title)
+    _add(channel, "link", content.page_link)
+    _add(channel, "description", content.title)
+    _add(channel, "lastBuildDate", _rfc822(content.updated))
+    _add(channel, "atom:link", rel="self", type="application/rss+xml", href=content.self_link)
+    for entry in content.entries:
         _rss_item(channel, entry)
     return _document(root)
 

@@ -6,10 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from psycopg.rows import class_row
-
-from store.errors import NotFound
 from store.pool import AsyncConn
+from store.rows import fetch_all, fetch_found, fetch_new, fetch_one
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -86,35 +84,23 @@ async def create_agent(
         "project": project_id, "location": location_id, "name": name,
         "prefix": prefix, "hash": token_hash,
     }  # fmt: skip
-    async with conn.cursor(row_factory=class_row(Agent)) as cur:
-        await cur.execute(_INSERT, params)
-        row = await cur.fetchone()
-    assert row is not None
-    return row
+    return await fetch_new(conn, Agent, _INSERT, params)
 
 
 async def list_agents(conn: AsyncConn, project_id: uuid.UUID) -> list[Agent]:
     """The project's agents, revoked ones included, oldest first."""
-    async with conn.cursor(row_factory=class_row(Agent)) as cur:
-        await cur.execute(_LIST, (project_id,))
-        return await cur.fetchall()
+    return await fetch_all(conn, Agent, _LIST, (project_id,))
 
 
 async def revoke_agent(conn: AsyncConn, project_id: uuid.UUID, agent_id: uuid.UUID) -> Agent:
     """Revoke an agent of the project (idempotent), or :class:`NotFound`."""
-    async with conn.cursor(row_factory=class_row(Agent)) as cur:
-        await cur.execute(_REVOKE, (project_id, agent_id))
-        row = await cur.fetchone()
-    if row is None:
-        raise NotFound("agent not found")
-    return row
+    params = (project_id, agent_id)
+    return await fetch_found(conn, Agent, _REVOKE, params, missing="agent not found")
 
 
 async def agent_by_hash(conn: AsyncConn, token_hash: bytes) -> AgentOwner | None:
     """The unrevoked agent with this token hash, if any."""
-    async with conn.cursor(row_factory=class_row(AgentOwner)) as cur:
-        await cur.execute(_BY_HASH, (token_hash,))
-        return await cur.fetchone()
+    return await fetch_one(conn, AgentOwner, _BY_HASH, (token_hash,))
 
 
 async def touch_agent(conn: AsyncConn, agent_id: uuid.UUID) -> None:

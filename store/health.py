@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from store.pool import AsyncConn
-from thresholds.transitions import StateRecord
+from store.rows import fetch_all
+from thresholds.transitions import StateRecord, StateTransition
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,20 +48,8 @@ class HealthRow:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Transition:
-    """One recorded change of a probe's overall state."""
-
-    id: int
-    probe_id: uuid.UUID
-    at: datetime
-    from_state: str
-    to_state: str
-    reasons: list[dict[str, Any]]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class Incident:
-    """A period when a probe was not healthy."""
+    """A period when a probe was not healthy (``resolved_at`` null while open)."""
 
     id: uuid.UUID
     probe_id: uuid.UUID
@@ -100,7 +88,7 @@ ON CONFLICT (probe_id, location) DO UPDATE SET
 """
 
 _TRANSITIONS = """
-SELECT id, probe_id, at, from_state, to_state, reasons FROM health_transitions
+SELECT at, from_state, to_state, reasons FROM health_transitions
 WHERE probe_id = %(probe)s AND at >= %(start)s AND at < %(end)s ORDER BY at, id
 """
 
@@ -114,9 +102,7 @@ ORDER BY opened_at DESC LIMIT %(limit)s
 
 async def probe_configs(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> list[ProbeHealthConfig]:
     """Thresholds, policy and locations of the given probes."""
-    async with conn.cursor(row_factory=class_row(ProbeHealthConfig)) as cur:
-        await cur.execute(_CONFIGS, {"ids": list(probe_ids)})
-        return await cur.fetchall()
+    return await fetch_all(conn, ProbeHealthConfig, _CONFIGS, {"ids": list(probe_ids)})
 
 
 async def enabled_probe_ids(conn: AsyncConn) -> list[uuid.UUID]:
@@ -126,9 +112,7 @@ async def enabled_probe_ids(conn: AsyncConn) -> list[uuid.UUID]:
 
 async def health_rows(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> list[HealthRow]:
     """Recorded states of the probes, overall ('') and per location."""
-    async with conn.cursor(row_factory=class_row(HealthRow)) as cur:
-        await cur.execute(_HEALTH, {"ids": list(probe_ids)})
-        return await cur.fetchall()
+    return await fetch_all(conn, HealthRow, _HEALTH, {"ids": list(probe_ids)})
 
 
 async def save_health(conn: AsyncConn, states: Mapping[uuid.UUID, Sequence[StateRecord]]) -> None:
@@ -164,11 +148,10 @@ def _lock_key(probe_id: uuid.UUID) -> int:
 
 async def transitions(
     conn: AsyncConn, probe_id: uuid.UUID, start: datetime, end: datetime
-) -> list[Transition]:
+) -> list[StateTransition]:
     """A probe's transitions in [start, end), oldest first."""
-    async with conn.cursor(row_factory=class_row(Transition)) as cur:
-        await cur.execute(_TRANSITIONS, {"probe": probe_id, "start": start, "end": end})
-        return await cur.fetchall()
+    params = {"probe": probe_id, "start": start, "end": end}
+    return await fetch_all(conn, StateTransition, _TRANSITIONS, params)
 
 
 async def incidents(
@@ -181,9 +164,7 @@ async def incidents(
 ) -> list[Incident]:
     """A project's incidents, newest first, optionally for one probe or only open ones."""
     params = {"project": project_id, "probe": probe_id, "open_only": open_only, "limit": limit}
-    async with conn.cursor(row_factory=class_row(Incident)) as cur:
-        await cur.execute(_INCIDENTS, params)
-        return await cur.fetchall()
+    return await fetch_all(conn, Incident, _INCIDENTS, params)
 
 
 _OWNED = "SELECT 1 FROM probes WHERE id = %(probe)s AND project_id = %(project)s"

@@ -6,10 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from psycopg.rows import class_row
-
-from store.errors import NotFound
 from store.pool import AsyncConn
+from store.rows import fetch_all, fetch_found, fetch_new, fetch_one
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,32 +62,19 @@ async def create_key(
     token_hash: bytes,
 ) -> ApiKey:
     """Store a new key's hash."""
-    async with conn.cursor(row_factory=class_row(ApiKey)) as cur:
-        await cur.execute(_INSERT, (project_id, name, scope, prefix, token_hash))
-        row = await cur.fetchone()
-    assert row is not None
-    return row
+    return await fetch_new(conn, ApiKey, _INSERT, (project_id, name, scope, prefix, token_hash))
 
 
 async def list_keys(conn: AsyncConn, project_id: uuid.UUID) -> list[ApiKey]:
     """The project's keys, revoked ones included, oldest first."""
-    async with conn.cursor(row_factory=class_row(ApiKey)) as cur:
-        await cur.execute(_LIST, (project_id,))
-        return await cur.fetchall()
+    return await fetch_all(conn, ApiKey, _LIST, (project_id,))
 
 
 async def revoke_key(conn: AsyncConn, project_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
     """Revoke a key of the project (idempotent), or :class:`NotFound`."""
-    async with conn.cursor(row_factory=class_row(ApiKey)) as cur:
-        await cur.execute(_REVOKE, (project_id, key_id))
-        row = await cur.fetchone()
-    if row is None:
-        raise NotFound("key not found")
-    return row
+    return await fetch_found(conn, ApiKey, _REVOKE, (project_id, key_id), missing="key not found")
 
 
 async def key_by_hash(conn: AsyncConn, token_hash: bytes) -> KeyOwner | None:
     """The unrevoked key with this token hash, if any."""
-    async with conn.cursor(row_factory=class_row(KeyOwner)) as cur:
-        await cur.execute(_BY_HASH, (token_hash,))
-        return await cur.fetchone()
+    return await fetch_one(conn, KeyOwner, _BY_HASH, (token_hash,))

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from psycopg.rows import class_row
-
-from store.errors import Conflict, NotFound
+from store.errors import Conflict
 from store.pool import AsyncConn
+from store.rows import fetch_all, fetch_found, fetch_one, write_found
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -35,9 +34,7 @@ _BY_NAME = "SELECT name, id FROM locations WHERE project_id = %s AND name = ANY(
 
 async def create_location(conn: AsyncConn, project_id: uuid.UUID, name: str) -> Location:
     """Create a location; :class:`Conflict` when the project already has that name."""
-    async with conn.cursor(row_factory=class_row(Location)) as cur:
-        await cur.execute(_INSERT, (project_id, name))
-        row = await cur.fetchone()
+    row = await fetch_one(conn, Location, _INSERT, (project_id, name))
     if row is None:
         raise Conflict(f"location {name!r} already exists")
     return row
@@ -45,25 +42,18 @@ async def create_location(conn: AsyncConn, project_id: uuid.UUID, name: str) -> 
 
 async def list_locations(conn: AsyncConn, project_id: uuid.UUID) -> list[Location]:
     """The project's locations by name."""
-    async with conn.cursor(row_factory=class_row(Location)) as cur:
-        await cur.execute(_LIST, (project_id,))
-        return await cur.fetchall()
+    return await fetch_all(conn, Location, _LIST, (project_id,))
 
 
 async def get_location(conn: AsyncConn, project_id: uuid.UUID, location_id: uuid.UUID) -> Location:
     """The project's location, or :class:`NotFound`."""
-    async with conn.cursor(row_factory=class_row(Location)) as cur:
-        await cur.execute(_GET, (project_id, location_id))
-        row = await cur.fetchone()
-    if row is None:
-        raise NotFound("location not found")
-    return row
+    params = (project_id, location_id)
+    return await fetch_found(conn, Location, _GET, params, missing="location not found")
 
 
 async def delete_location(conn: AsyncConn, project_id: uuid.UUID, location_id: uuid.UUID) -> None:
     """Delete a location with its agents and schedules, or :class:`NotFound`."""
-    if (await (await conn.execute(_DELETE, (project_id, location_id))).fetchone()) is None:
-        raise NotFound("location not found")
+    await write_found(conn, _DELETE, (project_id, location_id), missing="location not found")
 
 
 async def location_ids(

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from psycopg import sql
-from psycopg.rows import class_row
 
 from store.metric_sql import LOSS_PCT, MOS
 from store.pool import AsyncConn
+from store.rows import fetch_all
 
 _CURRENT = """
 SELECT probe_id, state FROM probe_health WHERE probe_id = ANY(%(ids)s) AND location = ''
@@ -93,9 +93,7 @@ async def planned_windows(
 ) -> list[PlannedWindow]:
     """Windows overlapping ``[start, end)`` that affect the page."""
     params = {"project": project_id, "page": page_id, "ids": list(probe_ids)}
-    async with conn.cursor(row_factory=class_row(PlannedWindow)) as cur:
-        await cur.execute(_WINDOWS, {**params, "start": start, "end": end})
-        return await cur.fetchall()
+    return await fetch_all(conn, PlannedWindow, _WINDOWS, {**params, "start": start, "end": end})
 
 
 async def metric_buckets(
@@ -111,6 +109,4 @@ async def metric_buckets(
     time zone ``zone``), oldest first; buckets without results are missing."""
     query = _FROM_ROLLUP if width >= timedelta(hours=1) else _FROM_RESULTS
     params = {"probe": probe_id, "start": start, "end": end, "width": width, "zone": zone}
-    async with conn.cursor(row_factory=class_row(BucketMetrics)) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
+    return await fetch_all(conn, BucketMetrics, query, params)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from store.errors import NotFound
 from store.pool import AsyncConn
+from store.rows import fetch_all, fetch_found, write_found
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -34,20 +34,12 @@ class ProbeFields:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Probe:
-    """A stored probe; ``has_secret`` instead of the secret, location names sorted."""
+class Probe(ProbeFields):
+    """A stored probe: its definition, ``has_secret`` instead of the secret, location
+    names sorted."""
 
     id: uuid.UUID
     project_id: uuid.UUID
-    name: str
-    kind: str
-    target: str
-    replicas: list[str]
-    interval_s: int
-    timeout_s: float
-    enabled: bool
-    options: dict[str, Any]
-    policy: dict[str, Any]
     has_secret: bool
     locations: list[str]
     created_at: datetime
@@ -110,12 +102,7 @@ async def create_probe(
 
 async def get_probe(conn: AsyncConn, project_id: uuid.UUID, probe_id: uuid.UUID) -> Probe:
     """The project's probe, or :class:`NotFound` (also for another project's probe)."""
-    async with conn.cursor(row_factory=class_row(Probe)) as cur:
-        await cur.execute(_GET, (project_id, probe_id))
-        row = await cur.fetchone()
-    if row is None:
-        raise NotFound("probe not found")
-    return row
+    return await fetch_found(conn, Probe, _GET, (project_id, probe_id), missing="probe not found")
 
 
 async def probe_exists(conn: AsyncConn, project_id: uuid.UUID, probe_id: uuid.UUID) -> bool:
@@ -125,9 +112,7 @@ async def probe_exists(conn: AsyncConn, project_id: uuid.UUID, probe_id: uuid.UU
 
 async def list_probes(conn: AsyncConn, project_id: uuid.UUID) -> list[Probe]:
     """The project's probes by name."""
-    async with conn.cursor(row_factory=class_row(Probe)) as cur:
-        await cur.execute(_LIST, (project_id,))
-        return await cur.fetchall()
+    return await fetch_all(conn, Probe, _LIST, (project_id,))
 
 
 async def update_probe(
@@ -140,8 +125,7 @@ async def update_probe(
 ) -> Probe:
     """Replace a probe's definition (its kind never changes), or :class:`NotFound`."""
     params = {**_params(fields), "project": project_id, "id": probe_id}
-    if (await (await conn.execute(_UPDATE, params)).fetchone()) is None:
-        raise NotFound("probe not found")
+    await write_found(conn, _UPDATE, params, missing="probe not found")
     await _set_locations(conn, probe_id, location_ids)
     return await get_probe(conn, project_id, probe_id)
 
@@ -157,8 +141,7 @@ async def set_secret(
 
 async def delete_probe(conn: AsyncConn, project_id: uuid.UUID, probe_id: uuid.UUID) -> None:
     """Delete a probe with everything hanging off it, or :class:`NotFound`."""
-    if (await (await conn.execute(_DELETE, (project_id, probe_id))).fetchone()) is None:
-        raise NotFound("probe not found")
+    await write_found(conn, _DELETE, (project_id, probe_id), missing="probe not found")
 
 
 async def _set_locations(

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any, LiteralString
 
 from psycopg import sql
-from psycopg.rows import kwargs_row
 
 from probes.result import CallResult, Outcome
 from store.metric_sql import LOSS_PCT, MOS
 from store.pool import AsyncConn
+from store.rows import fetch_all
 
 COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(CallResult))
 """Table columns, named and ordered as CallResult's fields."""
@@ -126,9 +126,7 @@ async def _insert(
 
 async def recent_results(conn: AsyncConn, probe: str, limit: int = 100) -> list[CallResult]:
     """The probe's latest results, newest first."""
-    async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
-        await cur.execute(_RECENT, (probe, limit))
-        return await cur.fetchall()
+    return await fetch_all(conn, to_result, _RECENT, (probe, limit))
 
 
 def _params(result: CallResult) -> tuple[Any, ...]:

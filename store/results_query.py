@@ -6,15 +6,15 @@ Queries are scoped by project and probe; the caller checks the probe exists.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from psycopg import sql
-from psycopg.rows import kwargs_row
 
 from probes.result import CallResult
 from store.pool import AsyncConn
 from store.results import COLUMNS, to_result
+from store.rows import fetch_all
 
 BUCKET_METRICS: tuple[str, ...] = (
     "pesq_mos", "emodel_mos", "jitter_ms", "rx_loss_pct", "rtt_ms", "pdd_ms", "setup_ms",
@@ -25,7 +25,7 @@ BUCKET_METRICS: tuple[str, ...] = (
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Stat:
-    """One metric over one bucket (None when nothing was measured)."""
+    """A metric over a bucket (null when nothing was measured)."""
 
     avg: float | None
     min: float | None
@@ -34,12 +34,12 @@ class Stat:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Bucket:
-    """Results of one time bucket."""
+    """Results of one time bucket: run counts and per-metric statistics."""
 
     bucket: datetime
     runs: int
     ok_runs: int
-    metrics: dict[str, Stat] = field(default_factory=dict)
+    metrics: dict[str, Stat]
 
 
 _RAW = sql.SQL(
@@ -74,9 +74,7 @@ async def raw_results(
     limit: int,
 ) -> list[CallResult]:
     """Results started in [start, end), newest first, at most ``limit``."""
-    async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
-        await cur.execute(_RAW, (project_id, probe_id, start, end, limit))
-        return await cur.fetchall()
+    return await fetch_all(conn, to_result, _RAW, (project_id, probe_id, start, end, limit))
 
 
 async def bucketed_results(
@@ -89,9 +87,7 @@ async def bucketed_results(
     width: timedelta,
 ) -> list[Bucket]:
     """Per ``width`` bucket of [start, end), oldest first: counts and metric statistics."""
-    async with conn.cursor(row_factory=kwargs_row(_to_bucket)) as cur:
-        await cur.execute(_BUCKETED, (width, project_id, probe_id, start, end))
-        return await cur.fetchall()
+    return await fetch_all(conn, _to_bucket, _BUCKETED, (width, project_id, probe_id, start, end))
 
 
 def _to_bucket(*, bucket: datetime, runs: int, ok_runs: int, **stats: float | None) -> Bucket:

@@ -16,26 +16,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import class_row
-
+from probes.contract import LeasedRun
 from store.pool import AsyncConn
+from store.rows import fetch_all
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LeasedRow:
-    """A leased run with what the agent needs to execute it (secret still encrypted)."""
+    """A leased run as the agent contract states it, but for its secret: still encrypted,
+    apart (``run.secret`` is None)."""
 
-    run_id: uuid.UUID
-    probe_id: uuid.UUID
-    probe_name: str
-    kind: str
-    target: str
-    timeout_s: float
-    options: dict[str, Any]
-    secret: bytes | None
-    due_at: datetime
-    lease_expires: datetime
-    attempts: int
+    run: LeasedRun
+    sealed_secret: bytes | None
+
+
+def _leased(*, secret: bytes | None, **run: Any) -> LeasedRow:
+    return LeasedRow(run=LeasedRun(**run), sealed_secret=secret)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -118,7 +114,7 @@ WITH expired AS (
     RETURNING run_id, probe_id, target, due_at, lease_expires, attempts
 )
 SELECT l.run_id, l.probe_id, p.name AS probe_name, p.kind, l.target, p.timeout_s,
-       p.options, p.secret, l.due_at, l.lease_expires, l.attempts
+       p.options, p.secret, l.due_at, l.lease_expires, l.attempts AS attempt
 FROM (SELECT * FROM reissued UNION ALL SELECT * FROM inserted) AS l
 JOIN probes p ON p.id = l.probe_id
 ORDER BY l.due_at
@@ -163,9 +159,7 @@ async def lease_runs(
 ) -> list[LeasedRow]:
     """Lease up to ``limit`` runs at the location: expired leases first, then due slots."""
     params = {"location": location_id, "agent": agent_id, "limit": limit, "grace": grace_s}
-    async with conn.cursor(row_factory=class_row(LeasedRow)) as cur:
-        await cur.execute(_LEASE, params)
-        return await cur.fetchall()
+    return await fetch_all(conn, _leased, _LEASE, params)
 
 
 async def complete_runs(

@@ -21,10 +21,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row
 
 from store.errors import Conflict, NotFound
 from store.pool import AsyncConn
+from store.rows import fetch_all, fetch_found, fetch_new, fetch_one, write_found
 
 PAGE_FIELDS: tuple[str, ...] = (
     *("slug", "name", "description", "time_zone", "bar_days", "degraded_is_up"),
@@ -194,12 +194,6 @@ def public_id() -> str:
     return secrets.token_hex(6)
 
 
-async def _one_page(conn: AsyncConn, query: sql.Composed, params: dict[str, Any]) -> Page | None:
-    async with conn.cursor(row_factory=class_row(Page)) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchone()
-
-
 async def _savepoint(conn: AsyncConn, query: sql.Composed, params: dict[str, Any]) -> Any:
     """Run one write, turning a slug or domain clash into :class:`Conflict`."""
     try:
@@ -296,10 +290,8 @@ async def _move_slug(
 
 async def get_page(conn: AsyncConn, project_id: uuid.UUID, page_id: uuid.UUID) -> Page:
     """A page of the project, or :class:`NotFound`."""
-    page = await _one_page(conn, _GET, {"project": project_id, "page": page_id})
-    if page is None:
-        raise NotFound("status page not found")
-    return page
+    params = {"project": project_id, "page": page_id}
+    return await fetch_found(conn, Page, _GET, params, missing="status page not found")
 
 
 async def page_exists(conn: AsyncConn, project_id: uuid.UUID, page_id: uuid.UUID) -> bool:
@@ -316,9 +308,7 @@ async def project_slugs(conn: AsyncConn, project_id: uuid.UUID) -> list[str]:
 
 async def list_pages(conn: AsyncConn, project_id: uuid.UUID) -> list[Page]:
     """The project's pages by slug."""
-    async with conn.cursor(row_factory=class_row(Page)) as cur:
-        await cur.execute(_LIST, {"project": project_id})
-        return await cur.fetchall()
+    return await fetch_all(conn, Page, _LIST, {"project": project_id})
 
 
 async def delete_page(
@@ -337,12 +327,12 @@ async def delete_page(
 
 async def page_by_slug(conn: AsyncConn, slug: str) -> Page | None:
     """The page published at ``/s/<slug>``."""
-    return await _one_page(conn, _BY_SLUG, {"slug": slug})
+    return await fetch_one(conn, Page, _BY_SLUG, {"slug": slug})
 
 
 async def page_by_domain(conn: AsyncConn, domain: str) -> Page | None:
     """The page answering on a verified custom domain."""
-    return await _one_page(conn, _BY_DOMAIN, {"domain": domain})
+    return await fetch_one(conn, Page, _BY_DOMAIN, {"domain": domain})
 
 
 async def verified_domains(conn: AsyncConn) -> dict[str, str]:
@@ -361,9 +351,7 @@ async def mark_domain_verified(conn: AsyncConn, page_id: uuid.UUID, domain: str)
 
 async def components(conn: AsyncConn, page_id: uuid.UUID) -> list[Component]:
     """A page's components in display order."""
-    async with conn.cursor(row_factory=class_row(Component)) as cur:
-        await cur.execute(_COMPONENTS, {"page": page_id})
-        return await cur.fetchall()
+    return await fetch_all(conn, Component, _COMPONENTS, {"page": page_id})
 
 
 async def foreign_probes(
@@ -404,9 +392,7 @@ async def set_components(
 
 async def image(conn: AsyncConn, page_id: uuid.UUID, slot: str) -> StoredImage | None:
     """A page's branding image in ``slot``."""
-    async with conn.cursor(row_factory=class_row(StoredImage)) as cur:
-        await cur.execute(_IMAGE, {"page": page_id, "slot": slot})
-        return await cur.fetchone()
+    return await fetch_one(conn, StoredImage, _IMAGE, {"page": page_id, "slot": slot})
 
 
 async def put_image(
@@ -448,19 +434,14 @@ async def create_announcement(
         "starts_at": starts_at,
         "ends_at": ends_at,
     }
-    async with conn.cursor(row_factory=class_row(Announcement)) as cur:
-        await cur.execute(_INSERT_ANNOUNCEMENT, params)
-        row = await cur.fetchone()
-    assert row is not None
+    row = await fetch_new(conn, Announcement, _INSERT_ANNOUNCEMENT, params)
     await conn.execute(_TOUCH, {"page": page_id})
     return row
 
 
 async def announcements(conn: AsyncConn, page_id: uuid.UUID) -> list[Announcement]:
     """A page's notices, newest first."""
-    async with conn.cursor(row_factory=class_row(Announcement)) as cur:
-        await cur.execute(_ANNOUNCEMENTS, {"page": page_id})
-        return await cur.fetchall()
+    return await fetch_all(conn, Announcement, _ANNOUNCEMENTS, {"page": page_id})
 
 
 async def delete_announcement(
@@ -468,6 +449,5 @@ async def delete_announcement(
 ) -> None:
     """Remove a notice of the page, or :class:`NotFound`."""
     params = {"page": page_id, "id": announcement_id}
-    if await (await conn.execute(_DELETE_ANNOUNCEMENT, params)).fetchone() is None:
-        raise NotFound("announcement not found")
+    await write_found(conn, _DELETE_ANNOUNCEMENT, params, missing="announcement not found")
     await conn.execute(_TOUCH, {"page": page_id})

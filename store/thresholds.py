@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import LiteralString
 
-from psycopg.rows import class_row
-
-from store.errors import Conflict, NotFound
+from store.errors import Conflict
 from store.pool import AsyncConn
+from store.rows import fetch_all, fetch_new, fetch_one, write_found
+from thresholds.rules import Rule
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,56 +48,33 @@ async def list_thresholds(
     conn: AsyncConn, project_id: uuid.UUID, probe_id: uuid.UUID
 ) -> list[Threshold]:
     """The probe's rules by metric (the caller checks the probe exists)."""
-    async with conn.cursor(row_factory=class_row(Threshold)) as cur:
-        await cur.execute(_LIST, (project_id, probe_id))
-        return await cur.fetchall()
+    return await fetch_all(conn, Threshold, _LIST, (project_id, probe_id))
 
 
 async def add_threshold(
-    conn: AsyncConn,
-    project_id: uuid.UUID,
-    probe_id: uuid.UUID,
-    *,
-    metric: str,
-    warning: float | None,
-    critical: float | None,
+    conn: AsyncConn, project_id: uuid.UUID, probe_id: uuid.UUID, rule: Rule
 ) -> Threshold:
     """Add a rule to a probe of the project; :class:`Conflict` if the metric has one."""
-    row = await _write(conn, _INSERT, (project_id, probe_id, metric, warning, critical))
+    row = await fetch_one(conn, Threshold, _INSERT, _params(project_id, probe_id, rule))
     if row is None:
-        raise Conflict(f"probe already has a {metric} threshold: PUT it to replace it")
+        raise Conflict(f"probe already has a {rule.metric} threshold: PUT it to replace it")
     return row
 
 
 async def put_threshold(
-    conn: AsyncConn,
-    project_id: uuid.UUID,
-    probe_id: uuid.UUID,
-    *,
-    metric: str,
-    warning: float | None,
-    critical: float | None,
+    conn: AsyncConn, project_id: uuid.UUID, probe_id: uuid.UUID, rule: Rule
 ) -> Threshold:
-    """Create or replace the probe's rule on ``metric``."""
-    row = await _write(conn, _UPSERT, (project_id, probe_id, metric, warning, critical))
-    assert row is not None
-    return row
+    """Create or replace the probe's rule on its metric."""
+    return await fetch_new(conn, Threshold, _UPSERT, _params(project_id, probe_id, rule))
 
 
 async def delete_threshold(
     conn: AsyncConn, project_id: uuid.UUID, probe_id: uuid.UUID, metric: str
 ) -> None:
     """Delete the probe's rule on ``metric``, or :class:`NotFound`."""
-    cur = await conn.execute(_DELETE, (project_id, probe_id, metric))
-    if await cur.fetchone() is None:
-        raise NotFound("threshold not found")
+    params = (project_id, probe_id, metric)
+    await write_found(conn, _DELETE, params, missing="threshold not found")
 
 
-async def _write(
-    conn: AsyncConn,
-    query: LiteralString,
-    params: tuple[uuid.UUID, uuid.UUID, str, float | None, float | None],
-) -> Threshold | None:
-    async with conn.cursor(row_factory=class_row(Threshold)) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchone()
+def _params(project_id: uuid.UUID, probe_id: uuid.UUID, rule: Rule) -> tuple[object, ...]:
+    return (project_id, probe_id, rule.metric, rule.warning, rule.critical)

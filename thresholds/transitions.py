@@ -36,13 +36,19 @@ class StateRecord:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Transition:
-    """A change of a probe's overall state, with one line saying why."""
+class StateTransition:
+    """A change of a probe's overall state, as recorded."""
 
     at: datetime
     from_state: str
     to_state: str
     reasons: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Transition(StateTransition):
+    """A change of a probe's overall state as judged, with one line saying why."""
+
     cause: str
 
 

@@ -12,7 +12,7 @@ from api.security.auth import AgentPrincipal, require_agent
 from api.security.crypto import decrypt_secret
 from api.services.ingest import Poster, ingest
 from api.state import State
-from probes.contract import IngestReport, Lease, LeasedRun, LeaseRequest, ResultBatch
+from probes.contract import IngestReport, Lease, LeaseRequest, ResultBatch
 from store import runs
 
 router = APIRouter(prefix="/v1/agent", tags=["agents"])
@@ -41,19 +41,9 @@ async def lease(body: LeaseRequest, agent: Agent, st: State) -> Lease:
     telemetry.LEASE_SECONDS.observe(time.perf_counter() - started)
     telemetry.RUNS_LEASED.inc(len(rows))
     leased = [
-        LeasedRun(
-            run_id=row.run_id,
-            probe_id=row.probe_id,
-            probe_name=row.probe_name,
-            kind=row.kind,
-            target=row.target,
-            timeout_s=row.timeout_s,
-            options=row.options,
-            secret=None if row.secret is None else decrypt_secret(settings, row.secret),
-            due_at=row.due_at,
-            lease_expires=row.lease_expires,
-            attempt=row.attempts,
-        )
+        row.run
+        if row.sealed_secret is None
+        else row.run.model_copy(update={"secret": decrypt_secret(settings, row.sealed_secret)})
         for row in rows
     ]
     return Lease(location=agent.location, runs=leased, poll_after_s=settings.agent_poll_s)

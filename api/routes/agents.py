@@ -17,11 +17,10 @@ router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
 
 @router.get("", response_model=list[AgentOut])
-async def list_agents(principal: Reader, st: State) -> list[AgentOut]:
+async def list_agents(principal: Reader, st: State) -> list[agents.Agent]:
     """The project's agents (token prefixes only), revoked ones included."""
     async with st.transaction() as conn:
-        rows = await agents.list_agents(conn, principal.project_id)
-    return [AgentOut.model_validate(asdict(row)) for row in rows]
+        return await agents.list_agents(conn, principal.project_id)
 
 
 @router.post("", status_code=201, response_model=AgentCreated)

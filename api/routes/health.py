@@ -8,10 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from api.schemas.health import IncidentOut, LocationHealth, TransitionOut
+from api.schemas.health import LocationHealth
 from api.security.auth import Principal, require_read
 from api.state import AppState, State
 from store import health
+from thresholds.transitions import StateTransition
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
@@ -25,31 +26,22 @@ async def _owned(st: AppState, principal: Principal, probe_id: uuid.UUID) -> Non
 
 
 @router.get("/probes/{probe_id}/health", response_model=list[LocationHealth])
-async def probe_health(probe_id: uuid.UUID, principal: Reader, st: State) -> list[LocationHealth]:
+async def probe_health(probe_id: uuid.UUID, principal: Reader, st: State) -> list[health.HealthRow]:
     """The probe's overall state ('' location) and each location's, with deciding reasons."""
     await _owned(st, principal, probe_id)
     async with st.transaction() as conn:
         rows = await health.health_rows(conn, [probe_id])
-    return [
-        LocationHealth(
-            location=r.location,
-            state=r.state,
-            since=r.since,
-            evaluated_at=r.evaluated_at,
-            reasons=r.reasons,
-        )
-        for r in sorted(rows, key=lambda r: r.location)
-    ]
+    return sorted(rows, key=lambda r: r.location)
 
 
-@router.get("/probes/{probe_id}/transitions", response_model=list[TransitionOut])
+@router.get("/probes/{probe_id}/transitions", response_model=list[StateTransition])
 async def probe_transitions(
     probe_id: uuid.UUID,
     principal: Reader,
     st: State,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> list[TransitionOut]:
+) -> list[StateTransition]:
     """State changes in [start, end) (default: the last 30 days), oldest first."""
     await _owned(st, principal, probe_id)
     end = end or datetime.now(UTC)
@@ -57,24 +49,19 @@ async def probe_transitions(
     if start >= end:
         raise HTTPException(422, "start must be before end")
     async with st.transaction() as conn:
-        rows = await health.transitions(conn, probe_id, start, end)
-    return [
-        TransitionOut(at=r.at, from_state=r.from_state, to_state=r.to_state, reasons=r.reasons)
-        for r in rows
-    ]
+        return await health.transitions(conn, probe_id, start, end)
 
 
-@router.get("/incidents", response_model=list[IncidentOut])
+@router.get("/incidents", response_model=list[health.Incident])
 async def list_incidents(
     principal: Reader,
     st: State,
     probe_id: uuid.UUID | None = None,
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[IncidentOut]:
+) -> list[health.Incident]:
     """The project's incidents, newest first."""
     async with st.transaction() as conn:
-        rows = await health.incidents(
+        return await health.incidents(
             conn, principal.project_id, probe_id=probe_id, open_only=open_only, limit=limit
         )
-    return [IncidentOut.model_validate(r, from_attributes=True) for r in rows]

@@ -17,11 +17,10 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
 @router.get("", response_model=list[KeyOut])
-async def list_keys(principal: Reader, st: State) -> list[KeyOut]:
+async def list_keys(principal: Reader, st: State) -> list[keys.ApiKey]:
     """The project's keys (prefixes only), revoked ones included."""
     async with st.transaction() as conn:
-        rows = await keys.list_keys(conn, principal.project_id)
-    return [KeyOut.model_validate(asdict(row)) for row in rows]
+        return await keys.list_keys(conn, principal.project_id)
 
 
 @router.post("", status_code=201, response_model=KeyCreated)

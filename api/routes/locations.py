@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 
 from fastapi import APIRouter, Response
 
@@ -16,27 +15,24 @@ router = APIRouter(prefix="/v1/locations", tags=["locations"])
 
 
 @router.get("", response_model=list[LocationOut])
-async def list_locations(principal: Reader, st: State) -> list[LocationOut]:
+async def list_locations(principal: Reader, st: State) -> list[locations.Location]:
     """The project's locations by name."""
     async with st.transaction() as conn:
-        rows = await locations.list_locations(conn, principal.project_id)
-    return [LocationOut.model_validate(asdict(row)) for row in rows]
+        return await locations.list_locations(conn, principal.project_id)
 
 
 @router.post("", status_code=201, response_model=LocationOut)
-async def create_location(body: LocationCreate, principal: Writer, st: State) -> LocationOut:
+async def create_location(body: LocationCreate, principal: Writer, st: State) -> locations.Location:
     """Add a location (409 when the name exists)."""
     async with st.transaction() as conn:
-        row = await locations.create_location(conn, principal.project_id, body.name)
-    return LocationOut.model_validate(asdict(row))
+        return await locations.create_location(conn, principal.project_id, body.name)
 
 
 @router.get("/{location_id}", response_model=LocationOut)
-async def get_location(location_id: uuid.UUID, principal: Reader, st: State) -> LocationOut:
+async def get_location(location_id: uuid.UUID, principal: Reader, st: State) -> locations.Location:
     """One location."""
     async with st.transaction() as conn:
-        row = await locations.get_location(conn, principal.project_id, location_id)
-    return LocationOut.model_validate(asdict(row))
+        return await locations.get_location(conn, principal.project_id, location_id)
 
 
 @router.delete("/{location_id}", status_code=204, response_class=Response)

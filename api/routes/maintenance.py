@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 
 from fastapi import APIRouter, Request, Response
 
 from api.errors import invalid
 from api.public.renderings import forget
-from api.schemas.maintenance import MaintenanceCreate, MaintenanceOut
+from api.schemas.maintenance import MaintenanceCreate
 from api.security.auth import Reader, Writer
 from api.state import State
 from store import maintenance, page_events, probes, status_pages
@@ -18,18 +17,17 @@ from store.pool import AsyncConn
 router = APIRouter(prefix="/v1/maintenance", tags=["maintenance"])
 
 
-@router.get("", response_model=list[MaintenanceOut])
-async def list_windows(principal: Reader, st: State) -> list[MaintenanceOut]:
+@router.get("", response_model=list[maintenance.MaintenanceWindow])
+async def list_windows(principal: Reader, st: State) -> list[maintenance.MaintenanceWindow]:
     """The project's windows by start."""
     async with st.transaction() as conn:
-        rows = await maintenance.list_windows(conn, principal.project_id)
-    return [MaintenanceOut.model_validate(asdict(row)) for row in rows]
+        return await maintenance.list_windows(conn, principal.project_id)
 
 
-@router.post("", status_code=201, response_model=MaintenanceOut)
+@router.post("", status_code=201, response_model=maintenance.MaintenanceWindow)
 async def create_window(
     body: MaintenanceCreate, principal: Writer, request: Request, st: State
-) -> MaintenanceOut:
+) -> maintenance.MaintenanceWindow:
     """Plan a window for one probe of the project, a page, or the whole project."""
     async with st.transaction() as conn:
         if body.probe_id is not None and not await probes.probe_exists(
@@ -46,7 +44,7 @@ async def create_window(
         )  # fmt: skip
         slugs = await _announce_pages(conn, principal.project_id)
     forget(request, slugs)
-    return MaintenanceOut.model_validate(asdict(row))
+    return row
 
 
 @router.delete("/{window_id}", status_code=204, response_class=Response)

@@ -8,6 +8,8 @@ before answering, so a deleted page 404s at once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -49,6 +51,18 @@ def _check_component_quota(st: AppState, components: list[ComponentIn] | None) -
     limit = st.settings.max_components_per_page
     if components is not None and len(components) > limit:
         raise QuotaExceeded(f"a page may show at most {limit} components, not {len(components)}")
+
+
+@asynccontextmanager
+async def _changing(
+    st: AppState, request: Request, project_id: uuid.UUID, page_id: uuid.UUID
+) -> AsyncIterator[tuple[AsyncConn, Page]]:
+    """A transaction on one of the project's pages, announced when the block succeeds."""
+    async with st.transaction() as conn:
+        page = await status_pages.get_page(conn, project_id, page_id)
+        yield conn, page
+        await page_events.announce(conn, page.slug)
+    forget(request, (page.slug,))
 
 
 async def _set_components(
@@ -150,13 +164,10 @@ async def put_image(
         image = validate_image(data, max_bytes=MAX_IMAGE_BYTES)
     except ImageRejected as exc:
         raise invalid(("body",), str(exc)) from exc
-    async with st.transaction() as conn:
-        page = await status_pages.get_page(conn, principal.project_id, page_id)
-        await status_pages.put_image(conn, page.id, slot, image.media_type, image.data)
-        await page_events.announce(conn, page.slug)
+    async with _changing(st, request, principal.project_id, page_id) as (conn, before):
+        await status_pages.put_image(conn, before.id, slot, image.media_type, image.data)
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         components = await status_pages.components(conn, page_id)
-    forget(request, (page.slug,))
     return _out(request, page, components)
 
 
@@ -166,11 +177,8 @@ async def delete_image(
 ) -> None:
     """Remove a branding image."""
     _check_slot(slot)
-    async with st.transaction() as conn:
-        page = await status_pages.get_page(conn, principal.project_id, page_id)
+    async with _changing(st, request, principal.project_id, page_id) as (conn, page):
         await status_pages.delete_image(conn, page.id, slot)
-        await page_events.announce(conn, page.slug)
-    forget(request, (page.slug,))
 
 
 def _check_slot(slot: str) -> None:
@@ -185,28 +193,23 @@ async def create_announcement(
     principal: Writer,
     request: Request,
     st: State,
-) -> AnnouncementOut:
+) -> status_pages.Announcement:
     """Post a notice on the page (shown as text, never as HTML)."""
-    async with st.transaction() as conn:
-        page = await status_pages.get_page(conn, principal.project_id, page_id)
-        row = await status_pages.create_announcement(
+    async with _changing(st, request, principal.project_id, page_id) as (conn, page):
+        return await status_pages.create_announcement(
             conn, page.id, title=body.title, body=body.body,
             starts_at=body.starts_at, ends_at=body.ends_at,
         )  # fmt: skip
-        await page_events.announce(conn, page.slug)
-    forget(request, (page.slug,))
-    return AnnouncementOut.model_validate(row, from_attributes=True)
 
 
 @router.get("/{page_id}/announcements", response_model=list[AnnouncementOut])
 async def list_announcements(
     page_id: uuid.UUID, principal: Reader, st: State
-) -> list[AnnouncementOut]:
+) -> list[status_pages.Announcement]:
     """The page's notices, newest first."""
     async with st.transaction() as conn:
         page = await status_pages.get_page(conn, principal.project_id, page_id)
-        rows = await status_pages.announcements(conn, page.id)
-    return [AnnouncementOut.model_validate(row, from_attributes=True) for row in rows]
+        return await status_pages.announcements(conn, page.id)
 
 
 @router.delete(
@@ -220,11 +223,8 @@ async def delete_announcement(
     st: State,
 ) -> None:
     """Take a notice down."""
-    async with st.transaction() as conn:
-        page = await status_pages.get_page(conn, principal.project_id, page_id)
+    async with _changing(st, request, principal.project_id, page_id) as (conn, page):
         await status_pages.delete_announcement(conn, page.id, announcement_id)
-        await page_events.announce(conn, page.slug)
-    forget(request, (page.slug,))
 
 
 @router.post("/{page_id}/domain/verify", response_model=PageOut)

@@ -38,11 +38,10 @@ _POLICY_FIELDS = frozenset(field.name for field in dataclasses.fields(Policy))
 
 
 @router.get("", response_model=list[ProbeOut])
-async def list_probes(principal: Reader, st: State) -> list[ProbeOut]:
+async def list_probes(principal: Reader, st: State) -> list[probes.Probe]:
     """The project's probes by name."""
     async with st.transaction() as conn:
-        rows = await probes.list_probes(conn, principal.project_id)
-    return [_out(row) for row in rows]
+        return await probes.list_probes(conn, principal.project_id)
 
 
 @router.post("", status_code=201, response_model=ProbeCreated)
@@ -61,20 +60,21 @@ async def create_probe(body: ProbeCreate, principal: Writer, st: State) -> Probe
             push_token_hash=push.hash if push else None,
         )  # fmt: skip
         await schedules.sync_schedules(conn, probe.id)
-    return ProbeCreated(**_out(probe).model_dump(), push_token=push.token if push else None)
+    created = {**dataclasses.asdict(probe), "push_token": push.token if push else None}
+    return ProbeCreated.model_validate(created)
 
 
 @router.get("/{probe_id}", response_model=ProbeOut)
-async def get_probe(probe_id: uuid.UUID, principal: Reader, st: State) -> ProbeOut:
+async def get_probe(probe_id: uuid.UUID, principal: Reader, st: State) -> probes.Probe:
     """One probe (never its secret)."""
     async with st.transaction() as conn:
-        return _out(await probes.get_probe(conn, principal.project_id, probe_id))
+        return await probes.get_probe(conn, principal.project_id, probe_id)
 
 
 @router.patch("/{probe_id}", response_model=ProbeOut)
 async def update_probe(
     probe_id: uuid.UUID, body: ProbePatch, principal: Writer, st: State
-) -> ProbeOut:
+) -> probes.Probe:
     """Change some fields; the result is validated as a whole. ``secret: null`` removes it.
 
     Changing where the secret is sent (target, replicas, registrar, user name, realm)
@@ -93,7 +93,7 @@ async def update_probe(
             secret = _encrypt(st, changes.get("secret"))
             await probes.set_secret(conn, principal.project_id, probe_id, secret)
         await schedules.sync_schedules(conn, probe_id)
-        return _out(await probes.get_probe(conn, principal.project_id, probe_id))
+        return await probes.get_probe(conn, principal.project_id, probe_id)
 
 
 @router.delete("/{probe_id}", status_code=204, response_class=Response)
@@ -225,7 +225,7 @@ async def _location_ids(
 _DESTINATION_OPTIONS = ("registrar", "username", "realm")
 
 
-def _secret_destination(probe: probes.Probe | probes.ProbeFields) -> tuple[object, ...]:
+def _secret_destination(probe: probes.ProbeFields) -> tuple[object, ...]:
     """Where and as whom a probe's secret is presented: a change here clears the secret."""
     parsed = parse_options(probe.kind, probe.options)
     options = tuple(getattr(parsed, name, None) for name in _DESTINATION_OPTIONS)
@@ -234,7 +234,3 @@ def _secret_destination(probe: probes.Probe | probes.ProbeFields) -> tuple[objec
 
 def _encrypt(st: AppState, secret: str | None) -> bytes | None:
     return None if secret is None else encrypt_secret(st.settings, secret)
-
-
-def _out(probe: probes.Probe) -> ProbeOut:
-    return ProbeOut.model_validate(dataclasses.asdict(probe))

@@ -40,8 +40,7 @@ async def create_project(body: ProjectCreate, st: State) -> ProjectCreated:
 
 
 @router.get("/project", response_model=ProjectOut)
-async def get_project(principal: Reader, st: State) -> ProjectOut:
+async def get_project(principal: Reader, st: State) -> projects.Project:
     """The project the calling key belongs to."""
     async with st.transaction() as conn:
-        project = await projects.get_project(conn, principal.project_id)
-    return ProjectOut.model_validate(asdict(project))
+        return await projects.get_project(conn, principal.project_id)

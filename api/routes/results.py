@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from api.errors import invalid
 from api.schemas.common import Moment
-from api.schemas.results import BucketedResults, BucketOut, RawResults, StatOut
+from api.schemas.results import BucketedResults, RawResults
 from api.security.auth import Reader
 from api.state import State
 from probes.result import CallResult
@@ -72,7 +72,7 @@ async def get_results(
         start=start,
         end=end,
         bucket=bucket or "",
-        buckets=[_bucket(b) for b in buckets],
+        buckets=buckets,
     )
     return _bucketed(page, fmt)
 
@@ -97,11 +97,6 @@ def _width(bucket: str, span: timedelta) -> timedelta:
     if span / width > MAX_BUCKETS:
         raise invalid(("query", "bucket"), f"more than {MAX_BUCKETS} buckets: widen the bucket")
     return width
-
-
-def _bucket(row: results_query.Bucket) -> BucketOut:
-    metrics = {name: StatOut(avg=s.avg, min=s.min, max=s.max) for name, s in row.metrics.items()}
-    return BucketOut(bucket=row.bucket, runs=row.runs, ok_runs=row.ok_runs, metrics=metrics)
 
 
 def _raw(page: RawResults, rows: Sequence[CallResult], fmt: Format) -> Response:

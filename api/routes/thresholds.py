@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
@@ -21,42 +20,35 @@ Metric = Annotated[str, Path(max_length=100)]
 
 
 @router.get("", response_model=list[ThresholdOut])
-async def list_thresholds(probe_id: uuid.UUID, principal: Reader, st: State) -> list[ThresholdOut]:
+async def list_thresholds(
+    probe_id: uuid.UUID, principal: Reader, st: State
+) -> list[thresholds.Threshold]:
     """The probe's rules by metric."""
     async with st.transaction() as conn:
         await probes.get_probe(conn, principal.project_id, probe_id)
-        rows = await thresholds.list_thresholds(conn, principal.project_id, probe_id)
-    return [ThresholdOut.model_validate(asdict(row)) for row in rows]
+        return await thresholds.list_thresholds(conn, principal.project_id, probe_id)
 
 
 @router.post("", status_code=201, response_model=ThresholdOut)
 async def add_threshold(
     probe_id: uuid.UUID, body: ThresholdCreate, principal: Writer, st: State
-) -> ThresholdOut:
+) -> thresholds.Threshold:
     """Add a rule on a metric (409 when the metric has one: PUT replaces)."""
     async with st.transaction() as conn:
         await probes.get_probe(conn, principal.project_id, probe_id)
         rule = _rule(body.metric, body)
-        row = await thresholds.add_threshold(
-            conn, principal.project_id, probe_id,
-            metric=rule.metric, warning=rule.warning, critical=rule.critical,
-        )  # fmt: skip
-    return ThresholdOut.model_validate(asdict(row))
+        return await thresholds.add_threshold(conn, principal.project_id, probe_id, rule)
 
 
 @router.put("/{metric}", response_model=ThresholdOut)
 async def put_threshold(
     probe_id: uuid.UUID, metric: Metric, body: Bounds, principal: Writer, st: State
-) -> ThresholdOut:
+) -> thresholds.Threshold:
     """Create or replace the rule on ``metric``."""
     async with st.transaction() as conn:
         await probes.get_probe(conn, principal.project_id, probe_id)
         rule = _rule(metric, body)
-        row = await thresholds.put_threshold(
-            conn, principal.project_id, probe_id,
-            metric=rule.metric, warning=rule.warning, critical=rule.critical,
-        )  # fmt: skip
-    return ThresholdOut.model_validate(asdict(row))
+        return await thresholds.put_threshold(conn, principal.project_id, probe_id, rule)
 
 
 @router.delete("/{metric}", status_code=204, response_class=Response)

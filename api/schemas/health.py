@@ -1,8 +1,8 @@
-"""Probe health: current states with reasons, transitions, incidents."""
+"""Probe health: current states with reasons (transitions and incidents are answered
+as stored: :class:`thresholds.transitions.StateTransition`, :class:`store.health.Incident`)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -17,23 +17,3 @@ class LocationHealth(BaseModel):
     since: datetime
     evaluated_at: datetime
     reasons: list[dict[str, Any]]
-
-
-class TransitionOut(BaseModel):
-    """One change of a probe's overall state."""
-
-    at: datetime
-    from_state: str
-    to_state: str
-    reasons: list[dict[str, Any]]
-
-
-class IncidentOut(BaseModel):
-    """A period when a probe was not healthy (``resolved_at`` null while open)."""
-
-    id: uuid.UUID
-    probe_id: uuid.UUID
-    opened_at: datetime
-    resolved_at: datetime | None
-    worst_state: str
-    cause: str

@@ -1,12 +1,12 @@
-"""Scheduled maintenance windows."""
+"""Scheduled maintenance windows: what an operator plans (a window is answered as
+stored, :class:`store.maintenance.MaintenanceWindow`)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Self
 
-from pydantic import BaseModel, model_validator
+from pydantic import model_validator
 
 from api.schemas.common import (
     InputModel,
@@ -29,15 +29,3 @@ class MaintenanceCreate(InputModel):
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
-
-
-class MaintenanceOut(BaseModel):
-    """A maintenance window."""
-
-    id: uuid.UUID
-    probe_id: uuid.UUID | None
-    page_id: uuid.UUID | None
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    created_at: datetime

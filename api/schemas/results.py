@@ -1,4 +1,4 @@
-"""Results, raw or bucketed."""
+"""Results, raw or bucketed (a bucket as stored: :class:`store.results_query.Bucket`)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-
-class StatOut(BaseModel):
-    """A metric over a bucket (null when nothing was measured)."""
-
-    avg: float | None
-    min: float | None
-    max: float | None
-
-
-class BucketOut(BaseModel):
-    """Results of one time bucket: run counts and per-metric statistics."""
-
-    bucket: datetime
-    runs: int
-    ok_runs: int
-    metrics: dict[str, StatOut]
+from store.results_query import Bucket
 
 
 class RawResults(BaseModel):
@@ -42,4 +27,4 @@ class BucketedResults(BaseModel):
     start: datetime
     end: datetime
     bucket: str
-    buckets: list[BucketOut]
+    buckets: list[Bucket]

@@ -89,6 +89,23 @@ FINALIZE_TIMEOUT_S = 2.0
 """Longest wait for the recorder's WAV header after the call is torn down."""
 
 
+def endpoint_config(user_agent: str, clock_rate: int, log_level: int) -> Any:
+    """pjsua2 settings for a process whose one thread polls the endpoint (no SIP worker
+    threads, one media thread), without VAD or echo cancelling: the endpoint hears
+    exactly what arrived."""
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 0
+    cfg.uaConfig.mainThreadOnly = False
+    cfg.uaConfig.maxCalls = MAX_CALLS
+    cfg.uaConfig.userAgent = user_agent
+    cfg.medConfig.threadCnt = 1
+    cfg.medConfig.clockRate = clock_rate
+    cfg.medConfig.noVad = True
+    cfg.medConfig.ecTailLen = 0
+    cfg.logConfig.level = cfg.logConfig.consoleLevel = log_level
+    return cfg
+
+
 def wav_complete(path: Path) -> bool:
     """True once a RIFF file's size field matches the file: its writer has closed it."""
     try:
@@ -210,18 +227,7 @@ class Worker:
         self.codecs = {c.codecId.split("/")[0].upper(): c.codecId for c in self.ep.codecEnum2()}
 
     def _ep_config(self) -> Any:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = False
-        cfg.uaConfig.maxCalls = MAX_CALLS
-        cfg.uaConfig.userAgent = "callprobe"
-        cfg.medConfig.threadCnt = 1
-        cfg.medConfig.clockRate = self.config.clock_rate
-        cfg.medConfig.noVad = True
-        cfg.medConfig.ecTailLen = 0  # the probe must hear exactly what arrived
-        cfg.logConfig.level = self.config.log_level
-        cfg.logConfig.consoleLevel = self.config.log_level
-        return cfg
+        return endpoint_config("callprobe", self.config.clock_rate, self.config.log_level)
 
     def _transport_config(self, port: int) -> Any:
         tc = pj.TransportConfig()

@@ -96,6 +96,18 @@ def start_peer(command: list[str], port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
+def start_kamailio(tmp: Path, port: int) -> subprocess.Popen[bytes]:
+    """kamailio on ``port`` (UDP and TCP): registrar for alice / s3cret, answers OPTIONS
+    with 200; its control socket is ``tmp / "ctl.sock"``."""
+    config = (PEERS / "kamailio.cfg").read_text()
+    for key, value in {"PORT": str(port), "USER": "alice", "PASSWORD": "s3cret",
+                       "CTL": str(tmp / "ctl.sock")}.items():  # fmt: skip
+        config = config.replace(f"@{key}@", value)
+    (tmp / "kamailio.cfg").write_text(config)
+    command = ["kamailio", "-DD", "-E", "-f", str(tmp / "kamailio.cfg"), "-P", str(tmp / "pid")]
+    return start_peer(command, port)
+
+
 def sipp(port: int, media_port: int, *args: str) -> list[str]:
     """A SIPp UAS command line on loopback."""
     base = ["sipp", "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port), "-nostdin"]

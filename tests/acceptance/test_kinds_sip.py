@@ -12,9 +12,17 @@ from typing import Any
 import pytest
 
 from probes.kinds.checks import CallRuntime, CheckSpec, run_check
-from probes.kinds.options import parse_options
 from probes.result import CallResult, Outcome
-from tests.acceptance.conftest import PEERS, CallRunner, Peer, sipp, start_peer, stop
+from tests.acceptance.conftest import (
+    PEERS,
+    CallRunner,
+    Peer,
+    sipp,
+    start_kamailio,
+    start_peer,
+    stop,
+)
+from tests.check_spec import check_spec
 from tests.conftest import Run
 
 pytestmark = pytest.mark.sip
@@ -25,17 +33,10 @@ KAMAILIO_PORT = 5296
 def check(
     run: Run[Any], kind: str, target: str, secret: str | None = None, **options: Any
 ) -> CallResult:
-    spec = CheckSpec(
-        run_id=uuid.uuid4(),
-        probe_id=uuid.uuid4(),
-        probe_name="edge-sbc",
-        kind=kind,
-        target=target,
-        timeout_s=3.0,
-        options=parse_options(kind, options),
-        secret=secret,
-        location="lab",
-    )
+    spec = check_spec(
+        kind, target, timeout_s=3.0, name="edge-sbc", probe_id=uuid.uuid4(), secret=secret,
+        location="lab", **options,
+    )  # fmt: skip
     result: CallResult = run(run_check(spec))
     return result
 
@@ -58,13 +59,7 @@ class Registrar:
 def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registrar]:
     """kamailio on UDP and TCP: registrar for alice / s3cret, answers OPTIONS with 200."""
     tmp = tmp_path_factory.mktemp("kamailio-kinds")
-    config = (PEERS / "kamailio.cfg").read_text()
-    for key, value in {"PORT": str(KAMAILIO_PORT), "USER": "alice", "PASSWORD": "s3cret",
-                       "CTL": str(tmp / "ctl.sock")}.items():  # fmt: skip
-        config = config.replace(f"@{key}@", value)
-    (tmp / "kamailio.cfg").write_text(config)
-    command = ["kamailio", "-DD", "-E", "-f", str(tmp / "kamailio.cfg"), "-P", str(tmp / "pid")]
-    proc = start_peer(command, KAMAILIO_PORT)
+    proc = start_kamailio(tmp, KAMAILIO_PORT)
     yield Registrar(uri=f"sip:127.0.0.1:{KAMAILIO_PORT}", ctl=tmp / "ctl.sock")
     stop(proc)
 
@@ -147,17 +142,10 @@ def test_register_in_the_wrong_realm(run: Run[Any], kamailio: Registrar) -> None
 def call_check(
     engine_runner: CallRunner, target: str, secret: str | None = None, **options: Any
 ) -> tuple[CheckSpec, CallResult]:
-    spec = CheckSpec(
-        run_id=uuid.uuid4(),
-        probe_id=uuid.uuid4(),
-        probe_name="echo-call",
-        kind="sip_call",
-        target=target,
-        timeout_s=5.0,
-        options=parse_options("sip_call", options),
-        secret=secret,
-        location="lab",
-    )
+    spec = check_spec(
+        "sip_call", target, timeout_s=5.0, name="echo-call", probe_id=uuid.uuid4(), secret=secret,
+        location="lab", **options,
+    )  # fmt: skip
     runtime = CallRuntime(engine=engine_runner.engine, scorer=engine_runner.scorer)
     result = engine_runner.loop.run_until_complete(run_check(spec, runtime))
     return spec, result

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from probes.result import Outcome
 from probes.sip.spec import Registration
-from tests.acceptance.conftest import PEERS, CallRunner, Peer, start_peer, stop
+from tests.acceptance.conftest import CallRunner, Peer, start_kamailio, stop
 
 pytestmark = pytest.mark.sip
 
@@ -19,14 +18,7 @@ PORT = 5294
 @pytest.fixture(scope="module")
 def registrar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """kamailio as a registrar knowing one user, alice / s3cret."""
-    tmp: Path = tmp_path_factory.mktemp("kamailio")
-    config = (PEERS / "kamailio.cfg").read_text()
-    for key, value in {"PORT": str(PORT), "USER": "alice", "PASSWORD": "s3cret",
-                       "CTL": str(tmp / "ctl.sock")}.items():  # fmt: skip
-        config = config.replace(f"@{key}@", value)
-    (tmp / "kamailio.cfg").write_text(config)
-    command = ["kamailio", "-DD", "-E", "-f", str(tmp / "kamailio.cfg"), "-P", str(tmp / "pid")]
-    proc = start_peer(command, PORT)
+    proc = start_kamailio(tmp_path_factory.mktemp("kamailio"), PORT)
     yield f"sip:127.0.0.1:{PORT}"
     stop(proc)
 

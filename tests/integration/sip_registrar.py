@@ -4,11 +4,12 @@ every request it received. With ``hold`` it answers only once that event is set.
 
 from __future__ import annotations
 
-import socket
 import threading
 
+from tests.integration.udp_peer import UdpPeer
 
-class Registrar:
+
+class Registrar(UdpPeer):
     """Challenges with ``realm``; answers authorised REGISTERs with ``final`` (e.g. "200 OK")."""
 
     def __init__(
@@ -16,33 +17,22 @@ class Registrar:
     ) -> None:
         self.realm, self.final, self.hold = realm, final, hold
         self.received: list[str] = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port: int = self.sock.getsockname()[1]
+        super().__init__()
         self.uri = f"sip:127.0.0.1:{self.port}"
-        self.running = True
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
 
     @property
     def authorised(self) -> list[str]:
         """The REGISTERs that carried credentials."""
         return [r for r in self.received if "\r\nauthorization:" in r.lower()]
 
-    def _serve(self) -> None:
-        while self.running:
-            try:
-                data, peer = self.sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            request = data.decode("utf-8", "replace")
-            self.received.append(request)
-            if self.hold is not None:
-                self.hold.wait(10)
-            self.sock.sendto(self._answer(request).encode(), peer)
+    def answer(self, data: bytes) -> bytes:
+        request = data.decode("utf-8", "replace")
+        self.received.append(request)
+        if self.hold is not None:
+            self.hold.wait(10)
+        return self._response(request).encode()
 
-    def _answer(self, request: str) -> str:
+    def _response(self, request: str) -> str:
         head = request.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
         copied = [
             line
@@ -55,8 +45,3 @@ class Registrar:
             status = "401 Unauthorized"
             extra = [f'WWW-Authenticate: Digest realm="{self.realm}", nonce="n0nce", qop="auth"']
         return "\r\n".join([f"SIP/2.0 {status}", *copied, *extra, "Content-Length: 0", "", ""])
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join()
-        self.sock.close()

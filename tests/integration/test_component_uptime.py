@@ -11,7 +11,8 @@ from statuspages.component_uptime import component_uptime, period_start
 from statuspages.incidents import incidents
 from statuspages.uptime import Window, format_pct
 from store import state_history
-from tests.integration.test_store_health import _change, _probe
+from tests.integration.conftest import new_probe
+from tests.integration.test_store_health import _change
 from thresholds.states import State
 
 pytestmark = pytest.mark.db
@@ -24,7 +25,7 @@ H = timedelta(hours=1)
 
 def test_thirty_days_with_one_bad_hour(conn, run) -> None:
     start = period_start(TODAY, 30, UTC_ZONE)
-    project, probe = run(_probe(conn))
+    project, probe = run(new_probe(conn))
     # Healthy from before the period, one unhealthy hour on June 10th.
     run(_change(conn, project, probe, start - 24 * H, "unknown", "healthy"))
     outage = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -51,7 +52,7 @@ def test_thirty_days_with_one_bad_hour(conn, run) -> None:
 
 
 def test_a_probe_without_history_is_grey(conn, run) -> None:
-    _, probe = run(_probe(conn))
+    _, probe = run(new_probe(conn))
     start = period_start(TODAY, 3, UTC_ZONE)
     histories = run(state_history.state_histories(conn, [probe], start, NOW))
     assert histories[probe].before == "unknown" and histories[probe].changes == []
@@ -61,7 +62,7 @@ def test_a_probe_without_history_is_grey(conn, run) -> None:
 
 
 def test_an_incident_open_before_the_bar_keeps_its_real_start(conn, run) -> None:
-    project, probe = run(_probe(conn))
+    project, probe = run(new_probe(conn))
     start = period_start(TODAY, 7, UTC_ZONE)
     began = start - 10 * 24 * H
     run(_change(conn, project, probe, began - 24 * H, "unknown", "healthy"))

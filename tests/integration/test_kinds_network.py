@@ -10,7 +10,6 @@ import asyncio
 import os
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,23 +17,15 @@ import pytest
 
 from probes.kinds.checks import CheckSpec, run_check
 from probes.kinds.icmp_check import NO_RAW_SOCKETS
-from probes.kinds.options import parse_options
 from probes.result import CallResult, Outcome
+from tests.check_spec import check_spec
 from tests.conftest import Run
 
 BODY = b"<html>callprobe: all systems operational</html>"
 
 
 def check(kind: str, target: str, timeout_s: float = 2.0, **options: Any) -> CheckSpec:
-    return CheckSpec(
-        run_id=uuid.uuid4(),
-        probe_id=None,
-        probe_name="net",
-        kind=kind,
-        target=target,
-        timeout_s=timeout_s,
-        options=parse_options(kind, options),
-    )
+    return check_spec(kind, target, timeout_s=timeout_s, name="net", **options)
 
 
 def timed(run: Run[Any], spec: CheckSpec) -> tuple[CallResult, float]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from probes.kinds.checks import CheckSpec, run_check
-from probes.kinds.options import parse_options
+from probes.kinds.checks import run_check
 from probes.result import CallResult, Outcome
+from tests.check_spec import check_spec
 from tests.conftest import Run
 from tests.integration.sip_registrar import Registrar
 
@@ -23,15 +22,12 @@ def registrar() -> Iterator[Registrar]:
 
 
 def _register(run: Run[Any], target: str, **options: Any) -> CallResult:
-    spec = CheckSpec(
-        run_id=uuid.uuid4(),
-        probe_id=None,
-        probe_name="reg",
-        kind="sip_register",
-        target=target,
-        timeout_s=2.0,
-        options=parse_options("sip_register", {"username": "alice", **options}),
+    spec = check_spec(
+        "sip_register",
+        target,
+        name="reg",
         secret="s3cret-password",
+        **{"username": "alice", **options},
     )
     result: CallResult = run(run_check(spec))
     return result

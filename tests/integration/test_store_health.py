@@ -7,29 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from store import health, transitions
+from tests.integration.conftest import new_probe
 from thresholds.transitions import Transition
 
 pytestmark = pytest.mark.db
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
-
-
-async def _probe(conn) -> tuple:
-    project = (
-        await (
-            await conn.execute("INSERT INTO projects (name) VALUES ('h') RETURNING id")
-        ).fetchone()
-    )[0]
-    probe = (
-        await (
-            await conn.execute(
-                "INSERT INTO probes (project_id, name, kind, target, interval_s, timeout_s)"
-                " VALUES (%s, 'trunk', 'tcp', 'h:1', 60, 5) RETURNING id",
-                (project,),
-            )
-        ).fetchone()
-    )[0]
-    return project, probe
 
 
 async def _change(conn, project, probe, at, before, after, cause="x") -> datetime:
@@ -49,7 +32,7 @@ async def _rollup(conn, probe) -> list[tuple]:
 
 
 def test_transitions_open_and_resolve_one_incident_and_roll_up_hours(conn, run) -> None:
-    project, probe = run(_probe(conn))
+    project, probe = run(new_probe(conn))
     run(_change(conn, project, probe, T0, "unknown", "healthy"))
     run(_change(conn, project, probe, T0 + timedelta(minutes=30), "healthy", "degraded", "mos low"))
     run(_change(conn, project, probe, T0 + timedelta(minutes=45), "degraded", "unhealthy", "dead"))
@@ -70,7 +53,7 @@ def test_transitions_open_and_resolve_one_incident_and_roll_up_hours(conn, run) 
 
 
 def test_a_late_transition_is_clamped_after_the_last_one(conn, run) -> None:
-    project, probe = run(_probe(conn))
+    project, probe = run(new_probe(conn))
     run(_change(conn, project, probe, T0, "unknown", "healthy"))
     at = run(_change(conn, project, probe, T0 - timedelta(minutes=5), "healthy", "unhealthy"))
     assert at == T0

@@ -6,6 +6,7 @@ import pytest
 
 from store import migrate, pool
 from store.errors import MigrationError
+from tests.integration.conftest import new_probe
 
 pytestmark = pytest.mark.db
 
@@ -53,14 +54,7 @@ def test_migration_5_clears_scores_of_silent_calls_and_their_rollups(conn, run) 
     cleanup = five.sql.decode()[five.sql.decode().index(CLEANUP_MARK) :]
 
     async def scenario():
-        cur = await conn.execute("INSERT INTO projects (name) VALUES ('m5') RETURNING id")
-        (project,) = await cur.fetchone()
-        cur = await conn.execute(
-            "INSERT INTO probes (project_id, name, kind, interval_s, timeout_s)"
-            " VALUES (%s, 'trunk', 'sip_call', 60, 10) RETURNING id",
-            (project,),
-        )
-        (probe,) = await cur.fetchone()
+        _, probe = await new_probe(conn, kind="sip_call", target="", timeout_s=10)
         rows = [  # (outcome, rx_packets, loss, mos): a silent call, then a good one
             ("no_audio", 0, 0.0, 4.4),
             ("ok", 500, 1.0, 4.2),

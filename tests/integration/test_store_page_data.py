@@ -12,7 +12,7 @@ import pytest
 from probes.result import CallResult, Outcome
 from statuspages.charts import window
 from store import page_data, results
-from tests.integration.test_store_health import _probe
+from tests.integration.conftest import new_probe
 
 pytestmark = pytest.mark.db
 
@@ -37,7 +37,7 @@ async def _series(conn, probe, days: int) -> list[page_data.BucketMetrics]:
 
 
 def test_a_day_is_read_from_results_in_five_minute_buckets(conn, run) -> None:
-    project, probe = run(_probe(conn))
+    project, probe = run(new_probe(conn))
     for minutes, mos in ((3, 4.0), (5, 4.4), (12, 3.0)):
         run(_store(conn, project, probe, NOW - timedelta(minutes=minutes), mos))
     rows = run(_series(conn, probe, 1))
@@ -50,7 +50,7 @@ def test_a_day_is_read_from_results_in_five_minute_buckets(conn, run) -> None:
 
 
 def test_ninety_days_are_read_from_the_rollup_in_days_of_the_page_zone(conn, run) -> None:
-    project, probe = run(_probe(conn))
+    project, probe = run(new_probe(conn))
     run(_store(conn, project, probe, datetime(2026, 3, 9, 22, 30, tzinfo=UTC), 4.0))  # 9th
     run(_store(conn, project, probe, datetime(2026, 3, 9, 23, 30, tzinfo=UTC), 3.0))  # 10th
     run(_store(conn, project, probe, datetime(2026, 3, 10, 9, 0, tzinfo=UTC), 4.0))

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from store import runs
+from tests.integration.conftest import inserted_id, new_probe
 
 pytestmark = pytest.mark.db
 
@@ -18,37 +19,18 @@ pytestmark = pytest.mark.db
 async def _world(url: str, interval_s: int = 60) -> dict[str, uuid.UUID]:
     """A committed project with one location, one agent and one probe due now."""
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        project = (
-            await (
-                await conn.execute("INSERT INTO projects (name) VALUES ('lease test') RETURNING id")
-            ).fetchone()
-        )[0]
-        location = (
-            await (
-                await conn.execute(
-                    "INSERT INTO locations (project_id, name) VALUES (%s, 'ams') RETURNING id",
-                    (project,),
-                )
-            ).fetchone()
-        )[0]
-        agent = (
-            await (
-                await conn.execute(
-                    "INSERT INTO agents (project_id, location_id, name, prefix, token_hash)"
-                    " VALUES (%s, %s, 'a', 'cpa_x', %s) RETURNING id",
-                    (project, location, uuid.uuid4().bytes),
-                )
-            ).fetchone()
-        )[0]
-        probe = (
-            await (
-                await conn.execute(
-                    "INSERT INTO probes (project_id, name, kind, target, interval_s, timeout_s)"
-                    " VALUES (%s, 'p', 'tcp', '127.0.0.1:9', %s, 5) RETURNING id",
-                    (project, interval_s),
-                )
-            ).fetchone()
-        )[0]
+        project, probe = await new_probe(conn, target="127.0.0.1:9", interval_s=interval_s)
+        location = await inserted_id(
+            conn,
+            "INSERT INTO locations (project_id, name) VALUES (%s, 'ams') RETURNING id",
+            (project,),
+        )
+        agent = await inserted_id(
+            conn,
+            "INSERT INTO agents (project_id, location_id, name, prefix, token_hash)"
+            " VALUES (%s, %s, 'a', 'cpa_x', %s) RETURNING id",
+            (project, location, uuid.uuid4().bytes),
+        )
         await conn.execute(
             "INSERT INTO probe_locations (probe_id, location_id) VALUES (%s, %s)",
             (probe, location),
@@ -63,9 +45,10 @@ async def _world(url: str, interval_s: int = 60) -> dict[str, uuid.UUID]:
 
 async def _lease(url: str, world: dict[str, uuid.UUID], grace: float = 30) -> list[Any]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        return await runs.lease_runs(
+        rows = await runs.lease_runs(
             conn, location_id=world["location"], agent_id=world["agent"], limit=10, grace_s=grace
         )
+    return [row.run for row in rows]
 
 
 def test_a_due_slot_is_leased_once_by_concurrent_agents(db, run) -> None:
@@ -77,7 +60,7 @@ def test_a_due_slot_is_leased_once_by_concurrent_agents(db, run) -> None:
     leases = run(race())
     leased = [row for lease in leases for row in lease]
     assert len(leased) == 1
-    assert leased[0].kind == "tcp" and leased[0].attempts == 1
+    assert leased[0].kind == "tcp" and leased[0].attempt == 1
     assert run(_lease(db.url, world)) == []
 
 
@@ -86,7 +69,7 @@ def test_an_expired_lease_is_reissued_with_the_same_run_id(db, run) -> None:
     first = run(_lease(db.url, world, grace=-10))  # expires at once
     again = run(_lease(db.url, world))
     assert [r.run_id for r in again] == [first[0].run_id]
-    assert again[0].attempts == 2
+    assert again[0].attempt == 2
 
 
 def test_a_run_completes_once_and_only_for_its_location(db, run) -> None:

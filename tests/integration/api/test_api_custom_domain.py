@@ -3,8 +3,6 @@ then the page answers at the root of that Host and nothing else does."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,45 +19,30 @@ from api.app import create_app
 from api.settings import Settings
 from tests.conftest import Cluster
 from tests.integration.api.conftest import ADMIN_TOKEN, assert_error, create, new_tenant, unique
+from tests.integration.udp_peer import UdpPeer
 
 pytestmark = pytest.mark.db
 
 
-class DnsServer:
+class DnsServer(UdpPeer):
     """A UDP DNS server on loopback answering TXT queries from ``records``."""
 
     def __init__(self) -> None:
         self.records: dict[str, str] = {}
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.running = True
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while self.running:
-            try:
-                wire, peer = self.sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            query = dns.message.from_wire(wire)
-            response = dns.message.make_response(query)
-            name = query.question[0].name.to_text().rstrip(".")
-            if name in self.records:
-                response.answer.append(dns.rrset.from_text(
-                    name + ".", 60, dns.rdataclass.IN, dns.rdatatype.TXT,
-                    f'"{self.records[name]}"',
-                ))  # fmt: skip
-            else:
-                response.set_rcode(dns.rcode.NXDOMAIN)
-            self.sock.sendto(response.to_wire(), peer)
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join()
-        self.sock.close()
+    def answer(self, data: bytes) -> bytes:
+        query = dns.message.from_wire(data)
+        response = dns.message.make_response(query)
+        name = query.question[0].name.to_text().rstrip(".")
+        if name in self.records:
+            response.answer.append(dns.rrset.from_text(
+                name + ".", 60, dns.rdataclass.IN, dns.rdatatype.TXT, f'"{self.records[name]}"',
+            ))  # fmt: skip
+        else:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        wire: bytes = response.to_wire()
+        return wire
 
 
 @pytest.fixture

@@ -109,6 +109,14 @@ class AgentWorld:
         return self.client.get(self.health_path, headers=self.tenant.headers).json()
 
 
+@pytest.fixture
+def world(client: TestClient, tenant: Tenant, db: Cluster) -> AgentWorld:
+    """A tenant's agent world whose probe is due now."""
+    agents = AgentWorld(client, tenant, db)
+    agents.make_due()
+    return agents
+
+
 def _refused(report: dict[str, Any], run_id: str, reason: str) -> None:
     assert (report["accepted"], report["duplicates"]) == (0, 0), report
     [refusal] = report["refused"]
@@ -127,11 +135,7 @@ def _chunks_covering(db: Cluster, moment: datetime) -> int:
     return int(rows[0][0])
 
 
-def test_a_result_counts_only_from_the_agent_holding_the_run(
-    client: TestClient, tenant: Tenant, db: Cluster
-) -> None:
-    world = AgentWorld(client, tenant, db)
-    world.make_due()
+def test_a_result_counts_only_from_the_agent_holding_the_run(world: AgentWorld) -> None:
     [leased] = world.lease(0)
     now = datetime.now(UTC)
     _refused(world.post(1, leased["run_id"], now), leased["run_id"], "not leased to this agent")
@@ -144,10 +148,8 @@ def test_a_result_counts_only_from_the_agent_holding_the_run(
 
 
 def test_a_result_dated_outside_its_lease_is_refused_and_makes_no_chunk(
-    client: TestClient, tenant: Tenant, db: Cluster
+    world: AgentWorld, db: Cluster
 ) -> None:
-    world = AgentWorld(client, tenant, db)
-    world.make_due()
     [leased] = world.lease(0)
     run_id = leased["run_id"]
     future = datetime(2100 + random.randrange(100), 1 + random.randrange(12), 15, tzinfo=UTC)
@@ -167,11 +169,7 @@ def test_a_result_dated_outside_its_lease_is_refused_and_makes_no_chunk(
     assert world.stored() == 1
 
 
-def test_a_reissued_lease_belongs_to_its_new_holder(
-    client: TestClient, tenant: Tenant, db: Cluster
-) -> None:
-    world = AgentWorld(client, tenant, db)
-    world.make_due()
+def test_a_reissued_lease_belongs_to_its_new_holder(world: AgentWorld, db: Cluster) -> None:
     [first] = world.lease(0)
     _sql(
         db,
@@ -403,10 +401,8 @@ def test_a_deleted_or_renamed_slug_stays_reserved_to_its_project(
 
 
 def test_csv_exports_neutralise_formulas_and_keep_numbers_numeric(
-    client: TestClient, tenant: Tenant, db: Cluster
+    client: TestClient, tenant: Tenant, world: AgentWorld
 ) -> None:
-    world = AgentWorld(client, tenant, db)
-    world.make_due()
     [leased] = world.lease(0)
     far_end = {"sip_reason": '=HYPERLINK("http://evil.example","x")', "error": "+cmd|' /C calc'!A0"}
     report = world.post(0, leased["run_id"], datetime.now(UTC), ie_eff=-2.5, **far_end)

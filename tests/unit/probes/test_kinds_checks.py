@@ -8,25 +8,17 @@ from typing import Any
 import pytest
 
 from probes.kinds.checks import CheckSpec, run_check
-from probes.kinds.options import parse_options
 from probes.kinds.tcp_check import InvalidTarget, parse_hostport
 from probes.result import Outcome
+from tests.check_spec import check_spec
 from tests.conftest import Run
 
 PROBE_ID = uuid.uuid4()
 
 
 def spec(kind: str, target: str, **options: Any) -> CheckSpec:
-    return CheckSpec(
-        run_id=uuid.uuid4(),
-        probe_id=PROBE_ID,
-        probe_name="edge",
-        kind=kind,
-        target=target,
-        timeout_s=2.0,
-        options=parse_options(kind, options),
-        secret="hunter2",
-        location="par1",
+    return check_spec(
+        kind, target, name="edge", probe_id=PROBE_ID, secret="hunter2", location="par1", **options
     )
 
 

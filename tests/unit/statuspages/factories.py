@@ -8,7 +8,7 @@ from typing import Any
 
 from store.page_data import PlannedWindow
 from store.state_history import StateChange, StateHistory
-from store.status_pages import Page
+from store.status_pages import Component, Page
 
 
 def make_page(**fields: Any) -> Page:
@@ -33,6 +33,20 @@ def make_page(**fields: Any) -> Page:
         "updated_at": datetime(2026, 1, 1, tzinfo=UTC),
     }
     return Page(**{**defaults, **fields})
+
+
+def make_component(
+    name: str, *, group: str | None = None, position: int = 0, description: str = ""
+) -> Component:
+    """A component of a new probe, its public id made from its name."""
+    return Component(
+        probe_id=uuid.uuid4(),
+        public_id=f"pub-{name.lower()}",
+        position=position,
+        name=name,
+        description=description,
+        group_name=group,
+    )
 
 
 def make_history(before: str, *changes: tuple[datetime, str]) -> StateHistory:

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from statuspages.feed import FeedEntry, atom, rss
+from statuspages.feed import Feed, FeedEntry, atom, rss
 
 A = "{http://www.w3.org/2005/Atom}"
 T0 = datetime(2026, 10, 1, 12, 30, 15, 250_000, tzinfo=UTC)
 PAGE = "https://status.example.com/acme"
 XSS = "<script>alert(1)</script>"
-Feed = Callable[..., bytes]
+Writer = Callable[[Feed], bytes]
 
 
 def _entry(n: int, title: str = "SIP trunk degraded") -> FeedEntry:
@@ -31,19 +31,19 @@ def _entry(n: int, title: str = "SIP trunk degraded") -> FeedEntry:
     )
 
 
-def _args(entries: Sequence[FeedEntry], title: str = "Acme status") -> dict[str, object]:
-    return {
-        "title": title,
-        "feed_id": "tag:status.example.com,2026:page/acme",
-        "self_link": f"{PAGE}/feed",
-        "page_link": PAGE,
-        "updated": T0,
-        "entries": entries,
-    }
+def _content(entries: Sequence[FeedEntry], title: str = "Acme status") -> Feed:
+    return Feed(
+        title=title,
+        feed_id="tag:status.example.com,2026:page/acme",
+        self_link=f"{PAGE}/feed",
+        page_link=PAGE,
+        updated=T0,
+        entries=entries,
+    )
 
 
-def _build(feed: Feed, entries: Sequence[FeedEntry], title: str = "Acme status") -> bytes:
-    return feed(**_args(entries, title))
+def _build(feed: Writer, entries: Sequence[FeedEntry], title: str = "Acme status") -> bytes:
+    return feed(_content(entries, title))
 
 
 def test_atom_feed_has_the_required_elements_and_entries_in_order() -> None:
@@ -86,7 +86,7 @@ def test_rss_feed_has_the_required_elements_and_items_in_order() -> None:
 
 
 @pytest.mark.parametrize("feed", [atom, rss], ids=["atom", "rss"])
-def test_markup_in_titles_appears_only_escaped(feed: Feed) -> None:
+def test_markup_in_titles_appears_only_escaped(feed: Writer) -> None:
     data = _build(feed, [_entry(1, title=XSS)], title=XSS)
     assert b"<script>" not in data
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in data
@@ -95,10 +95,10 @@ def test_markup_in_titles_appears_only_escaped(feed: Feed) -> None:
 
 
 @pytest.mark.parametrize("feed", [atom, rss], ids=["atom", "rss"])
-def test_naive_datetimes_are_rejected(feed: Feed) -> None:
+def test_naive_datetimes_are_rejected(feed: Writer) -> None:
     naive = datetime(2026, 10, 1)
     with pytest.raises(ValueError, match="timezone-aware"):
-        feed(**{**_args([]), "updated": naive})
+        feed(replace(_content([]), updated=naive))
     with pytest.raises(ValueError, match="timezone-aware"):
         _build(feed, [replace(_entry(1), published=naive)])
 
@@ -109,7 +109,7 @@ def test_naive_entry_update_time_is_rejected_in_atom() -> None:
 
 
 @pytest.mark.parametrize("feed", [atom, rss], ids=["atom", "rss"])
-def test_empty_feed_is_valid(feed: Feed) -> None:
+def test_empty_feed_is_valid(feed: Writer) -> None:
     root = DefusedET.fromstring(_build(feed, []))
     assert root.findall(f".//{A}entry") == [] and root.findall(".//item") == []
 

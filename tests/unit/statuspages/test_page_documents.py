@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -12,16 +11,12 @@ from statuspages.feed import ATOM_NS, page_feed
 from statuspages.render import sla_json
 from statuspages.sla import report
 from statuspages.view import PageView, build
-from store.status_pages import Component
-from tests.unit.statuspages.factories import make_history, make_page
+from tests.unit.statuspages.factories import make_component, make_history, make_page
 from thresholds.states import State
 
 NOW = datetime(2026, 10, 10, 12, tzinfo=UTC)
 URL = "https://status.example.com/s/acme"
-TRUNK = Component(
-    probe_id=uuid.uuid4(), public_id="pub-trunk", position=0, name="Trunk",
-    description="", group_name=None,
-)  # fmt: skip
+TRUNK = make_component("Trunk")
 
 
 def _view() -> PageView:

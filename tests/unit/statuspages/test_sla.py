@@ -16,8 +16,13 @@ from hypothesis import strategies as st
 from statuspages.sla import SlaReport, month_bounds, previous_month, report
 from store.page_data import PlannedWindow
 from store.state_history import StateHistory
-from store.status_pages import Component, Page
-from tests.unit.statuspages.factories import make_history, make_page, make_window
+from store.status_pages import Page
+from tests.unit.statuspages.factories import (
+    make_component,
+    make_history,
+    make_page,
+    make_window,
+)
 
 H = timedelta(hours=1)
 UTC_ZONE = ZoneInfo("UTC")
@@ -30,22 +35,8 @@ def _page(**fields: Any) -> Page:
     return make_page(**{**fields})
 
 
-TRUNK = Component(
-    probe_id=uuid.uuid4(),
-    public_id="pub-trunk",
-    position=0,
-    name="Trunk",
-    description="",
-    group_name=None,
-)
-OTHER = Component(
-    probe_id=uuid.uuid4(),
-    public_id="pub-other",
-    position=1,
-    name="Other",
-    description="",
-    group_name=None,
-)
+TRUNK = make_component("Trunk")
+OTHER = make_component("Other", position=1)
 
 
 def _history(before: str, *changes: tuple[datetime, str]) -> StateHistory:
@@ -83,43 +74,22 @@ def _row(history: StateHistory, **kwargs: Any) -> tuple[str, float, float, float
 # --- month_bounds --------------------------------------------------------------------------
 
 
+def _utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("month", "zone", "start", "end"),
     [
-        ("2026-11", UTC_ZONE, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
-        ("2026-12", UTC_ZONE, datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
-        ("2028-02", UTC_ZONE, datetime(2028, 2, 1, tzinfo=UTC), datetime(2028, 3, 1, tzinfo=UTC)),
+        ("2026-11", UTC_ZONE, _utc(2026, 11, 1), _utc(2026, 12, 1)),
+        ("2026-12", UTC_ZONE, _utc(2026, 12, 1), _utc(2027, 1, 1)),
+        ("2028-02", UTC_ZONE, _utc(2028, 2, 1), _utc(2028, 3, 1)),
         # Berlin: winter months start at 23:00 UTC the day before, summer ones at 22:00.
-        (
-            "2026-01",
-            BERLIN,
-            datetime(2025, 12, 31, 23, tzinfo=UTC),
-            datetime(2026, 1, 31, 23, tzinfo=UTC),
-        ),
-        (
-            "2026-03",
-            BERLIN,
-            datetime(2026, 2, 28, 23, tzinfo=UTC),
-            datetime(2026, 3, 31, 22, tzinfo=UTC),
-        ),
-        (
-            "2026-07",
-            BERLIN,
-            datetime(2026, 6, 30, 22, tzinfo=UTC),
-            datetime(2026, 7, 31, 22, tzinfo=UTC),
-        ),
-        (
-            "2026-10",
-            BERLIN,
-            datetime(2026, 9, 30, 22, tzinfo=UTC),
-            datetime(2026, 10, 31, 23, tzinfo=UTC),
-        ),
-        (
-            "2026-12",
-            BERLIN,
-            datetime(2026, 11, 30, 23, tzinfo=UTC),
-            datetime(2026, 12, 31, 23, tzinfo=UTC),
-        ),
+        ("2026-01", BERLIN, _utc(2025, 12, 31, 23), _utc(2026, 1, 31, 23)),
+        ("2026-03", BERLIN, _utc(2026, 2, 28, 23), _utc(2026, 3, 31, 22)),
+        ("2026-07", BERLIN, _utc(2026, 6, 30, 22), _utc(2026, 7, 31, 22)),
+        ("2026-10", BERLIN, _utc(2026, 9, 30, 22), _utc(2026, 10, 31, 23)),
+        ("2026-12", BERLIN, _utc(2026, 11, 30, 23), _utc(2026, 12, 31, 23)),
     ],
 )
 def test_month_bounds(month: str, zone: ZoneInfo, start: datetime, end: datetime) -> None:

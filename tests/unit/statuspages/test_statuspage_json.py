@@ -14,7 +14,8 @@ from statuspages.statuspage_json import COMPONENT_STATUS, document
 from statuspages.view import PageView, build
 from store.page_data import PlannedWindow
 from store.state_history import StateChange, StateHistory
-from store.status_pages import Component, Page
+from store.status_pages import Page
+from tests.unit.statuspages.factories import make_component
 from thresholds.states import State
 
 H = timedelta(hours=1)
@@ -80,20 +81,9 @@ def _page() -> Page:
     )
 
 
-def _component(name: str, group: str | None = None, description: str = "") -> Component:
-    return Component(
-        probe_id=uuid.uuid4(),
-        public_id=f"pub-{name.lower()}",
-        position=0,
-        name=name,
-        description=description,
-        group_name=group,
-    )
-
-
-TRUNK = _component("Trunk", "Voice", "Primary SIP trunk")
-BACKUP = _component("Backup", "Voice")
-API = _component("API")
+TRUNK = make_component("Trunk", group="Voice", description="Primary SIP trunk")
+BACKUP = make_component("Backup", group="Voice")
+API = make_component("API")
 PAGE = _page()
 MOS = [{"state": "unhealthy", "metric": "mos", "value": 2.9}]
 JITTER = [{"state": "degraded", "metric": "jitter_ms", "value": 60}]

@@ -16,7 +16,7 @@ from statuspages.view import BANNERS, PageView, build, history_start
 from store.page_data import PlannedWindow
 from store.state_history import StateChange, StateHistory
 from store.status_pages import Announcement, Component, Page
-from tests.unit.statuspages.factories import make_history, make_page, make_window
+from tests.unit.statuspages.factories import make_component, make_history, make_page, make_window
 from thresholds.states import State
 
 H = timedelta(hours=1)
@@ -30,15 +30,8 @@ def _page(**fields: Any) -> Page:
     return make_page(**{"id": PAGE_ID, "bar_days": 7, **fields})
 
 
-def _component(name: str, group: str | None = None, position: int = 0) -> Component:
-    return Component(
-        probe_id=uuid.uuid4(),
-        public_id=f"pub-{name.lower()}",
-        position=position,
-        name=name,
-        description=f"{name} description",
-        group_name=group,
-    )
+def _component(name: str, group: str | None = None) -> Component:
+    return make_component(name, group=group, description=f"{name} description")
 
 
 def _history(before: str = "healthy", *changes: tuple[datetime, str]) -> StateHistory:
