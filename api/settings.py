@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     auth_fail_rate: str = "20/minute"
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
 
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        """Links are built as ``public_url + "/s/…"``."""
+        return value.rstrip("/")
+
     @field_validator("push_rate", "public_rate", "auth_fail_rate")
     @classmethod
     def _valid_rate(cls, value: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -142,7 +143,7 @@ def invalid_result(request: CallRequest, error: str) -> CallResult:
     )
 
 
-def _outcome(raw: RawCall, quality: CallQuality | None) -> Outcome:
+def _outcome(raw: RawCall, no_audio_way: str | None) -> Outcome:
     if raw.register_status is not None and raw.register_status // 100 != 2:
         return Outcome.REGISTER_FAILED
     if raw.timed_out or (raw.sip_status is None and raw.local_status == 408):
@@ -157,7 +158,7 @@ def _outcome(raw: RawCall, quality: CallQuality | None) -> Outcome:
         return Outcome.NEGOTIATION_FAILED
     if raw.dropped_after_ms is not None:
         return Outcome.DROPPED
-    if audio_failed(raw, quality) is not None:
+    if no_audio_way is not None:
         return Outcome.NO_AUDIO
     return Outcome.OK
 
@@ -182,16 +183,9 @@ def audio_failed(raw: RawCall, quality: CallQuality | None) -> str | None:
 def _error(
     raw: RawCall, quality: CallQuality | None, spec: CallSpec, outcome: Outcome
 ) -> str | None:
-    explain = {
-        Outcome.SETUP_TIMEOUT: _timeout_error,
-        Outcome.UNREACHABLE: _unreachable_error,
-        Outcome.REDIRECTED: _redirect_error,
-        Outcome.NEGOTIATION_FAILED: _negotiation_error,
-        Outcome.DROPPED: _drop_error,
-        Outcome.NO_AUDIO: _no_audio_error,
-    }.get(outcome)
     if raw.error and outcome is not Outcome.SETUP_TIMEOUT:
         return raw.error
+    explain = _EXPLAIN.get(outcome)
     if explain is not None:
         return explain(raw, quality, spec)
     if outcome is Outcome.SIP_ERROR:
@@ -254,6 +248,17 @@ def _no_audio_error(raw: RawCall, quality: CallQuality | None, __: CallSpec) -> 
     return text if way != "both" else f"{text}; the far end's RTCP says it got none of ours"
 
 
+_EXPLAIN: dict[Outcome, Callable[[RawCall, CallQuality | None, CallSpec], str]] = {
+    Outcome.SETUP_TIMEOUT: _timeout_error,
+    Outcome.UNREACHABLE: _unreachable_error,
+    Outcome.REDIRECTED: _redirect_error,
+    Outcome.NEGOTIATION_FAILED: _negotiation_error,
+    Outcome.DROPPED: _drop_error,
+    Outcome.NO_AUDIO: _no_audio_error,
+}
+"""The sentence for each outcome that needs more than the status line."""
+
+
 def build_result(
     request: CallRequest,
     spec: CallSpec,
@@ -266,7 +271,8 @@ def build_result(
     A call without audio carries no score and no loss or jitter: with no packets
     nothing was measured, and 0 % loss or an E-model MOS would be a lie.
     """
-    outcome = _outcome(raw, quality)
+    no_audio_way = audio_failed(raw, quality)
+    outcome = _outcome(raw, no_audio_way)
     rx = raw.stream if raw.stream and raw.stream.rx_packets + raw.stream.rx_lost > 0 else None
     q = quality if outcome in (Outcome.OK, Outcome.DROPPED) else None
     stream = raw.stream
@@ -314,7 +320,7 @@ def build_result(
         ended_by=_ended_by(raw),
         dropped_after_ms=raw.dropped_after_ms,
         end_reason=raw.end_reason,
-        audio_failed=audio_failed(raw, quality) if outcome is Outcome.NO_AUDIO else None,
+        audio_failed=no_audio_way if outcome is Outcome.NO_AUDIO else None,
     )
 
 

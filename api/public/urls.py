@@ -15,7 +15,7 @@ from store.status_pages import Page
 def page_url(request: Request, page: Page) -> str:
     """The page's absolute address, from configuration only: its verified custom
     domain (with ``CALLPROBE_PUBLIC_URL``'s scheme), else ``PUBLIC_URL/s/<slug>``."""
-    public_url: str = state_of(request.app).settings.public_url.rstrip("/")
+    public_url = state_of(request.app).settings.public_url
     if page.custom_domain and page.domain_verified_at is not None:
         return f"{urlsplit(public_url).scheme or 'https'}://{page.custom_domain}"
     return f"{public_url}/s/{page.slug}"
@@ -29,7 +29,7 @@ def base_path(request: Request, slug: str) -> str:
 def page_urls(request: Request, slug: str) -> PageUrls:
     """The addresses of the page at ``slug`` and its machine-readable views, under
     ``CALLPROBE_PUBLIC_URL`` (the management API lists them)."""
-    base = f"{state_of(request.app).settings.public_url.rstrip('/')}/s/{slug}"
+    base = f"{state_of(request.app).settings.public_url}/s/{slug}"
     return PageUrls(
         page=base,
         embed=f"{base}/embed",

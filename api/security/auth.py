@@ -26,7 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.middleware.client_address import client_key
 from api.state import of as state_of
 from store import agents, keys
-from store.pool import AsyncConn, statement
+from store.pool import AsyncConn
 
 API_KEY_PREFIX = "cp_"
 AGENT_TOKEN_PREFIX = "cpa_"  # noqa: S105 - a prefix, not a secret
@@ -120,7 +120,7 @@ async def require_read(
 ) -> Principal:
     """Any valid, unrevoked API key (401 otherwise)."""
     token, client = await _presented(request, credentials, API_KEY_PREFIX)
-    async with statement(state_of(request.app).pool) as conn:
+    async with state_of(request.app).statement() as conn:
         owner = await keys.key_by_hash(conn, hash_token(token))
     if owner is None:
         raise await _failed(request, client, "invalid or revoked API key")
@@ -139,7 +139,7 @@ async def require_agent(
 ) -> AgentPrincipal:
     """A valid, unrevoked agent token (401 otherwise); notes when the agent was seen."""
     token, client = await _presented(request, credentials, AGENT_TOKEN_PREFIX)
-    async with statement(state_of(request.app).pool) as conn:
+    async with state_of(request.app).statement() as conn:
         owner = await agents.agent_by_hash(conn, hash_token(token))
         if owner is not None and _stale(owner.last_seen):
             await agents.touch_agent(conn, owner.agent_id)
