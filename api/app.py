@@ -28,6 +28,8 @@ from api.public.fast_path import PublicFastPath
 from api.routes import (
     agent,
     agents,
+    channels,
+    deliveries,
     docs,
     health,
     keys,
@@ -42,6 +44,7 @@ from api.routes import (
     thresholds,
 )
 from api.security.crypto import check_key
+from api.services import notifications
 from api.services.judging_queue import JudgingQueue
 from api.services.sweeper import sweep_forever
 from api.settings import Settings, get_settings
@@ -64,6 +67,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     push.router,
     pages.router,
+    channels.router,
+    deliveries.router,
     agent.router,
     metrics.router,
     public_pages.router,
@@ -96,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_limiter=RateLimiter("client failing authentication", settings.auth_fail_rate),
         page_cache=PageCache(),
         bar_memo=BarMemo(),
+        guard=notifications.guard(settings),
     )
     install_error_handlers(app)
     app.add_middleware(NoFramingMiddleware)
@@ -125,21 +131,25 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         shared.domains = await status_pages.verified_domains(conn)
     shared.opened_judging = judging = JudgingQueue(pool)
     stop = asyncio.Event()
-    background = [
-        asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop)),
-        asyncio.create_task(judging.run(stop)),
-        asyncio.create_task(page_events.listen(url, _page_changed(app), stop)),
-    ]
-    # Everything loaded so far lives as long as the process: moving it out of the
-    # collector's generations keeps the full collections that a page render's thousands
-    # of objects trigger from walking the whole import graph (uncached p99 131 -> 102 ms
-    # when this went in).
-    gc.freeze()
     try:
-        yield
+        async with notifications.dispatching(settings, pool, stop) as dispatcher:
+            shared.opened_dispatcher = dispatcher
+            background = [
+                asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop)),
+                asyncio.create_task(judging.run(stop)),
+                asyncio.create_task(page_events.listen(url, _page_changed(app), stop)),
+            ]
+            # Everything loaded so far lives as long as the process: moving it out of the
+            # collector's generations keeps the full collections that a page render's
+            # thousands of objects trigger from walking the whole import graph (uncached
+            # p99 131 -> 102 ms when this went in).
+            gc.freeze()
+            try:
+                yield
+            finally:
+                stop.set()
+                await asyncio.gather(*background)
     finally:
-        stop.set()
-        await asyncio.gather(*background)
         await pool.close()
 
 

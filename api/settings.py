@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     max_pages_per_project: int = Field(default=50, ge=1)
     max_components_per_page: int = Field(default=200, ge=1)
     max_agents_per_project: int = Field(default=100, ge=1)
+    max_channels_per_project: int = Field(default=50, ge=1)
     statement_timeout_ms: int = Field(default=15000, ge=100)
     # Days a deleted or renamed page's slug stays reserved to its project.
     slug_reservation_days: int = Field(default=30, ge=0, le=3650)
@@ -95,6 +96,20 @@ class Settings(BaseSettings):
     auth_fail_rate: str = "20/minute"
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
 
+    # Notifications: networks (CIDRs, comma-separated) that webhook and SMTP targets may
+    # reach although they are not public (loopback, private, link-local, metadata, ...),
+    # and the longest one delivery attempt may take, connection and answer included.
+    notify_allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+    notify_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Retries: attempt n waits between half and all of base * 2**(n-1) (at most cap) or
+    # the receiver's Retry-After; after max attempts a notice is dead (redeliverable).
+    notify_backoff_base_s: float = Field(default=5.0, gt=0, le=3600)
+    notify_backoff_cap_s: float = Field(default=1800.0, gt=0, le=86400)
+    notify_max_attempts: int = Field(default=12, ge=1, le=100)
+    # How often an idle process looks for notices, and how many it sends at once.
+    notify_poll_s: float = Field(default=0.5, gt=0, le=60)
+    notify_concurrency: int = Field(default=32, ge=1, le=1000)
+
     @field_validator("public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -107,7 +122,7 @@ class Settings(BaseSettings):
         parse_rate(value)
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "notify_allow_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -1,5 +1,5 @@
 """The app's shared state, typed: one object that ``create_app`` builds and its lifespan
-completes (the database pool, the judging queue).
+completes (the database pool, the judging queue, the notification dispatcher).
 
 Database work goes through it: ``async with st.transaction() as conn`` for writes and
 reads that must agree, ``async with st.statement() as conn`` for one autocommitted
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from api.public.cache import PageCache
     from api.services.judging_queue import JudgingQueue
     from api.settings import Settings
+    from notify.dispatcher import Dispatcher
+    from notify.ssrf import Guard
     from statuspages.bars import BarMemo
     from store.pool import AsyncConn, Pool
 
@@ -42,8 +44,11 @@ class AppState:
     bar_memo: BarMemo
     domains: dict[str, str] = field(default_factory=dict)
     """Verified custom domain -> page slug, reloaded whenever a page changes."""
+    guard: Guard
+    """The SSRF guard notification targets pass when a channel is configured."""
     opened_pool: Pool | None = None
     opened_judging: JudgingQueue | None = None
+    opened_dispatcher: Dispatcher | None = None
 
     @property
     def pool(self) -> Pool:
@@ -67,6 +72,13 @@ class AppState:
         if self.opened_judging is None:
             raise RuntimeError("the judging queue is not running (outside the app's lifespan)")
         return self.opened_judging
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """This process's notification dispatcher (its loop runs with the lifespan)."""
+        if self.opened_dispatcher is None:
+            raise RuntimeError("the dispatcher is not running (outside the app's lifespan)")
+        return self.opened_dispatcher
 
 
 def of(app: ASGIApp) -> AppState:

@@ -45,6 +45,8 @@ class ComponentView:
     description: str
     group: str | None
     state: State
+    since: datetime | None
+    """When it entered ``state``, as far as the loaded history shows (None: not shown)."""
     under_maintenance: bool
     bar: Bar
     uptime: float | None
@@ -199,18 +201,29 @@ def _component(
     )
     bar = component_bar(page, component, history, mine, found, now=now, memo=memo)
     share = bar.total.uptime(degraded_is_up=page.degraded_is_up)
+    state = State(current.get(component.probe_id, State.UNKNOWN.value))
     return ComponentView(
         public_id=component.public_id,
         name=component.name,
         description=component.description,
         group=component.group_name,
-        state=State(current.get(component.probe_id, State.UNKNOWN.value)),
+        state=state,
+        since=_since(history, state),
         under_maintenance=any(w.start <= now < w.end for w in mine),
         bar=bar,
         uptime=share,
         uptime_text=format_pct(share),
         incidents=found,
     )
+
+
+def _since(history: StateHistory, state: State) -> datetime | None:
+    """The last change's time if it led to ``state``; with no change in the period, when
+    a bad stretch already under way began."""
+    if history.changes:
+        last = history.changes[-1]
+        return last.at if last.state == state.value else None
+    return history.bad_since if history.before == state.value else None
 
 
 def _groups(components: Sequence[ComponentView]) -> list[GroupView]:

@@ -31,6 +31,7 @@ class ProbeFields:
     enabled: bool
     options: dict[str, Any]
     policy: dict[str, Any]
+    tags: list[str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,7 +49,7 @@ class Probe(ProbeFields):
 
 _SELECT = """
 SELECT p.id, p.project_id, p.name, p.kind, p.target, p.replicas, p.interval_s, p.timeout_s,
-       p.enabled, p.options, p.policy, p.secret IS NOT NULL AS has_secret,
+       p.enabled, p.options, p.policy, p.tags, p.secret IS NOT NULL AS has_secret,
        coalesce((SELECT array_agg(l.name ORDER BY l.name) FROM probe_locations pl
                  JOIN locations l ON l.id = pl.location_id WHERE pl.probe_id = p.id),
                 '{}') AS locations,
@@ -59,15 +60,15 @@ _GET = _SELECT + " WHERE p.project_id = %s AND p.id = %s"
 _LIST = _SELECT + " WHERE p.project_id = %s ORDER BY p.name, p.id"
 _INSERT = """
 INSERT INTO probes (project_id, name, kind, target, replicas, interval_s, timeout_s, enabled,
-                    options, policy, secret, push_token_hash)
+                    options, policy, tags, secret, push_token_hash)
 VALUES (%(project)s, %(name)s, %(kind)s, %(target)s, %(replicas)s, %(interval_s)s,
-        %(timeout_s)s, %(enabled)s, %(options)s, %(policy)s, %(secret)s, %(push)s)
+        %(timeout_s)s, %(enabled)s, %(options)s, %(policy)s, %(tags)s, %(secret)s, %(push)s)
 RETURNING id
 """
 _UPDATE = """
 UPDATE probes SET name = %(name)s, target = %(target)s, replicas = %(replicas)s,
     interval_s = %(interval_s)s, timeout_s = %(timeout_s)s, enabled = %(enabled)s,
-    options = %(options)s, policy = %(policy)s, updated_at = now()
+    options = %(options)s, policy = %(policy)s, tags = %(tags)s, updated_at = now()
 WHERE project_id = %(project)s AND id = %(id)s
 RETURNING id
 """
@@ -157,5 +158,5 @@ def _params(fields: ProbeFields) -> dict[str, Any]:
         "name": fields.name, "kind": fields.kind, "target": fields.target,
         "replicas": fields.replicas, "interval_s": fields.interval_s,
         "timeout_s": fields.timeout_s, "enabled": fields.enabled,
-        "options": Jsonb(fields.options), "policy": Jsonb(fields.policy),
+        "options": Jsonb(fields.options), "policy": Jsonb(fields.policy), "tags": fields.tags,
     }  # fmt: skip

@@ -1,4 +1,5 @@
-"""Per-project quotas: how many probes, status pages and (unrevoked) agents a project has.
+"""Per-project quotas: how many probes, status pages, (unrevoked) agents and notification
+channels a project has.
 
 :func:`claim` is called in the transaction that creates the row. It takes a
 transaction-scoped advisory lock per project and noun before counting, so two
@@ -14,7 +15,7 @@ from typing import Literal, LiteralString
 from store.errors import QuotaExceeded
 from store.pool import AsyncConn
 
-Noun = Literal["probes", "pages", "agents"]
+Noun = Literal["probes", "pages", "agents", "channels"]
 
 LOCK_CLASS = 0x71756F74
 """First key of the advisory locks: "quot" in ASCII, recognisable in pg_locks."""
@@ -23,6 +24,7 @@ _COUNTS: dict[Noun, LiteralString] = {
     "probes": "SELECT count(*) FROM probes WHERE project_id = %(project)s",
     "pages": "SELECT count(*) FROM status_pages WHERE project_id = %(project)s",
     "agents": "SELECT count(*) FROM agents WHERE project_id = %(project)s AND revoked_at IS NULL",
+    "channels": "SELECT count(*) FROM notify_channels WHERE project_id = %(project)s",
 }
 _LOCK = "SELECT pg_advisory_xact_lock(%(class)s, hashtext(%(key)s))"
 

@@ -5,13 +5,16 @@ Incidents are derived from transitions as they are recorded: a probe that leaves
 probe), a worse state raises its severity, and a return to ``healthy`` resolves
 it. ``unknown`` (no data) leaves an open incident open: nobody knows it ended.
 Everything here runs in the caller's transaction, so whatever must happen exactly
-when a transition does (a notification) is written beside it, here.
+when a transition does is written beside it, here: the notification outbox row
+(``notify_events``), which the notify router fans out to channels after commit.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any, LiteralString
 
 from psycopg.types.json import Jsonb
 
@@ -21,6 +24,7 @@ from thresholds.transitions import Transition
 _TRANSITION = """
 INSERT INTO health_transitions (project_id, probe_id, at, from_state, to_state, reasons)
 VALUES (%(project)s, %(probe)s, %(at)s, %(from)s, %(to)s, %(reasons)s)
+RETURNING id
 """
 
 _OPEN_INCIDENT = """
@@ -31,10 +35,23 @@ ON CONFLICT (probe_id) WHERE resolved_at IS NULL DO UPDATE SET
                        ELSE excluded.worst_state END,
     cause = CASE WHEN excluded.worst_state = 'unhealthy' AND incidents.worst_state <> 'unhealthy'
                  THEN excluded.cause ELSE incidents.cause END
+RETURNING id
 """
 
 _RESOLVE_INCIDENT = """
 UPDATE incidents SET resolved_at = %(at)s WHERE probe_id = %(probe)s AND resolved_at IS NULL
+RETURNING id
+"""
+
+_OPEN_INCIDENT_ID = """
+SELECT id FROM incidents WHERE probe_id = %(probe)s AND resolved_at IS NULL
+"""
+
+_OUTBOX = """
+INSERT INTO notify_events
+    (project_id, probe_id, transition_id, incident_id, at, from_state, to_state, cause, reasons)
+VALUES (%(project)s, %(probe)s, %(transition)s, %(incident)s, %(at)s, %(from)s, %(to)s,
+        %(cause)s, %(reasons)s)
 """
 
 # State seconds per UTC hour, recomputed from the transitions over [start, end):
@@ -93,11 +110,20 @@ async def record_transition(
         "reasons": Jsonb(transition.reasons),
         "cause": transition.cause,
     }
-    await conn.execute(_TRANSITION, params)
+    transition_id = await _one(conn, _TRANSITION, params)
     if transition.to_state in ("degraded", "unhealthy"):
-        await conn.execute(_OPEN_INCIDENT, params)
+        incident = await _one(conn, _OPEN_INCIDENT, params)
     elif transition.to_state == "healthy":
-        await conn.execute(_RESOLVE_INCIDENT, params)
+        incident = await _one(conn, _RESOLVE_INCIDENT, params)
+    else:
+        incident = await _one(conn, _OPEN_INCIDENT_ID, params)
+    await conn.execute(_OUTBOX, {**params, "transition": transition_id, "incident": incident})
     if last is not None:
         await conn.execute(_REBUILD_ROLLUP, {"probe": probe_id, "start": last, "end": at})
     return at
+
+
+async def _one(conn: AsyncConn, query: LiteralString, params: Mapping[str, Any]) -> Any:
+    """The first column of the first row ``query`` returns, or None."""
+    row = await (await conn.execute(query, params)).fetchone()
+    return row[0] if row else None

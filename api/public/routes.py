@@ -28,7 +28,7 @@ from api.public.responses import (
 )
 from api.public.urls import base_path, page_url
 from api.state import of as state_of
-from statuspages import load, render, statuspage_json
+from statuspages import load, render, statuspage_json, warning
 from statuspages.badges import view_badge
 from statuspages.charts import BUCKETS, charts, window
 from statuspages.feed import page_feed
@@ -135,6 +135,25 @@ async def statuspage_document(
 async def unresolved_incidents(slug: str, request: Request) -> Response:
     """Statuspage v2 compatible: incidents not resolved yet."""
     return await _json(request, slug, "incidents/unresolved")
+
+
+@router.get("/s/{slug}/api/warning.json", response_class=Response)
+async def support_warning(
+    slug: str,
+    request: Request,
+    after_minutes: int = Query(warning.DEFAULT_AFTER_MINUTES, ge=0, le=warning.MAX_AFTER_MINUTES),
+) -> Response:
+    """For a support site's banner (``/static/warning.js``): ``show`` is true once a
+    component has been unhealthy for ``after_minutes`` minutes (CORS open)."""
+    page = await view(request, slug)
+    url = page_url(request, page.page)
+
+    async def make() -> Rendered:
+        document = warning.document(warning.site_warning(page, url, after_minutes))
+        return rendered(json.dumps(document), "application/json", JSON_HEADERS)
+
+    rendering = await derived(request, page, "warning", after_minutes, make)
+    return respond(request, rendering, reads={"after_minutes": str(after_minutes)})
 
 
 @router.get("/s/{slug}/history.{feed}", response_class=Response)

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
 from api.errors import invalid
+from api.schemas.common import has_nul
 from api.schemas.probes import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch
 from api.security.auth import PUSH_TOKEN_PREFIX, Reader, Writer, new_token
 from api.security.crypto import encrypt_secret
@@ -110,6 +111,7 @@ def definition(body: ProbeCreate) -> probes.ProbeFields:
         name=body.name, kind=body.kind, target=body.target, replicas=body.replicas,
         interval_s=body.interval_s, timeout_s=body.timeout_s, enabled=body.enabled,
         options=_options(body.kind, body.options), policy=_policy(body.policy),
+        tags=body.tags,
     )  # fmt: skip
 
 
@@ -175,19 +177,9 @@ def _options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
     except InvalidOptions as exc:
         raise invalid(("body", "options"), str(exc)) from exc
     stored: dict[str, Any] = parsed.model_dump(mode="json", exclude_unset=True, exclude={"kind"})
-    if _has_nul(stored):
+    if has_nul(stored):
         raise invalid(("body", "options"), "must not contain NUL characters")
     return stored
-
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
 
 
 def _policy(policy: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,17 @@ def no_nul(text: str) -> str:
     return text
 
 
+def has_nul(value: object) -> bool:
+    """Whether a JSON-like value holds a NUL character anywhere (jsonb cannot store one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False
+
+
 def _utc(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
@@ -40,6 +51,16 @@ Target = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(no_nul)
 ]
 Secret = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(no_nul)]
+Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")]
+"""A probe label a channel's routing rules can pick ("trunks", "customer-a")."""
+
+
+def _distinct(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_distinct)]
+"""Up to 20 tags, each kept once in the order given."""
 Kind = Literal["sip_call", "sip_options", "sip_register", "http", "tcp", "icmp", "push"]
 Scope = Literal["read", "write"]
 Moment = Annotated[AwareDatetime, AfterValidator(_utc)]

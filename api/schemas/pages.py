@@ -13,6 +13,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from api.schemas.common import InputModel, Name, no_nul
+from statuspages.warning import DEFAULT_AFTER_MINUTES
 from store.status_pages import Component, ComponentFields, Page
 
 # A CSP host-source: scheme and host, an optional leading wildcard label and port.
@@ -152,6 +153,8 @@ class PageUrls(BaseModel):
     sla: str
     status_badge: str
     uptime_badge: str
+    warning_json: str
+    warning_script: str
 
 
 class PageOut(BaseModel):
@@ -173,6 +176,9 @@ class PageOut(BaseModel):
     urls: PageUrls
     embed_snippet: str = Field(description="HTML to paste where the page is embedded")
     embed_note: str | None = Field(description="Why the embed would not show yet, if it would not")
+    warning_snippet: str = Field(
+        description="HTML a support site includes to warn its visitors while the page is down"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -198,6 +204,10 @@ def page_out(page: Page, components: list[Component], urls: PageUrls) -> PageOut
         f'<iframe src="{html.escape(urls.embed)}" title="{html.escape(page.name)} status"'
         ' style="border:0;width:100%;height:640px" loading="lazy"></iframe>'
     )
+    warning = (
+        f'<script src="{html.escape(urls.warning_script)}" data-page="{html.escape(urls.page)}"'
+        f' data-after-minutes="{DEFAULT_AFTER_MINUTES}" async></script>'
+    )
     note = (
         None
         if page.frame_ancestors
@@ -220,6 +230,7 @@ def page_out(page: Page, components: list[Component], urls: PageUrls) -> PageOut
         urls=urls,
         embed_snippet=snippet,
         embed_note=note,
+        warning_snippet=warning,
     )
 
 

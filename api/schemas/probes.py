@@ -14,6 +14,7 @@ from api.schemas.common import (
     LocationName,
     Name,
     Secret,
+    Tags,
     Target,
 )
 
@@ -30,6 +31,7 @@ class ProbePatch(InputModel):
     locations: Annotated[list[LocationName], Field(max_length=50)] | None = None
     options: dict[str, Any] | None = None
     policy: dict[str, Any] | None = None
+    tags: Tags | None = None
     secret: Secret | None = Field(default=None, description="Write-only: never returned")
 
 
@@ -46,6 +48,7 @@ class ProbeCreate(InputModel):
     locations: Annotated[list[LocationName], Field(max_length=50)] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
     policy: dict[str, Any] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=list)
     secret: Secret | None = Field(default=None, description="Write-only: never returned")
 
 
@@ -63,6 +66,7 @@ class ProbeOut(BaseModel):
     locations: list[str]
     options: dict[str, Any]
     policy: dict[str, Any]
+    tags: list[str]
     has_secret: bool
     created_at: datetime
     updated_at: datetime

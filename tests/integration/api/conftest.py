@@ -10,6 +10,7 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +49,16 @@ def api_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def api_settings(db: Cluster, api_data_dir: Path) -> Settings:
     # Tests share one client address: the per-client limits are raised here and checked
-    # on their own (test_api_pages.py, test_api_hardening_edge.py).
+    # on their own (test_api_pages.py, test_api_hardening_edge.py). Notification targets
+    # are loopback receivers, allow-listed as an operator would (test_api_channels.py
+    # checks a loopback target is refused without it).
     return Settings(
         database_url=db.url,
         admin_token=ADMIN_TOKEN,
         data_dir=api_data_dir,
         public_rate="1000/second",
         auth_fail_rate="1000/second",
+        notify_allow_networks=[ip_network("127.0.0.0/8")],
     )
 
 

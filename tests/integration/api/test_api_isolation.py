@@ -42,6 +42,7 @@ EXEMPT = {
         (
             "/s/{slug}", "/s/{slug}/embed", "/s/{slug}/wall", "/s/{slug}/components/{public_id}",
             "/s/{slug}/api/v2/{document}.json", "/s/{slug}/api/v2/incidents/unresolved.json",
+            "/s/{slug}/api/warning.json",
             "/s/{slug}/history.{feed}", "/s/{slug}/badge/{what}.svg",
             "/s/{slug}/components/{public_id}/badge/{what}.svg", "/s/{slug}/sla",
             "/s/{slug}/sla/{month}", "/s/{slug}/images/{slot}",
