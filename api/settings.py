@@ -106,7 +106,10 @@ class Settings(BaseSettings):
     notify_backoff_base_s: float = Field(default=5.0, gt=0, le=3600)
     notify_backoff_cap_s: float = Field(default=1800.0, gt=0, le=86400)
     notify_max_attempts: int = Field(default=12, ge=1, le=100)
-    # How often an idle process looks for notices, and how many it sends at once.
+    # Whether this process routes and sends notifications (off: an API-only replica, with
+    # the dispatch left to others), how often an idle one looks for notices, and how
+    # many it sends at once.
+    notify_dispatch: bool = True
     notify_poll_s: float = Field(default=0.5, gt=0, le=60)
     notify_concurrency: int = Field(default=32, ge=1, le=1000)
 

@@ -37,7 +37,8 @@ from store.pool import Pool, transaction
 log = logging.getLogger(__name__)
 
 Unseal = Callable[[bytes], dict[str, Any]]
-"""Decrypts a channel's stored secret into its plugin's secret fields."""
+"""Decrypts a channel's stored secret into its plugin's secret fields; raises when this
+process's key does not open it (the attempt then fails and is retried)."""
 
 LEASE_MARGIN_S = 15.0
 """How long past the attempt timeout a claim is held before another process may retry."""
@@ -77,9 +78,13 @@ class Dispatcher:
 
     async def _send(self, claimed: Claimed) -> Sent:
         try:
+            opened = self.unseal(claimed.secret)
+        except Exception as exc:  # another process's key may open it: retry
+            return Sent(ok=False, error=f"the channel's secret does not open here: {exc}")
+        try:
             plugin = channel(claimed.channel_kind)
             config = plugin.Config.model_validate(claimed.config)
-            secrets = plugin.Secrets.model_validate(self.unseal(claimed.secret))
+            secrets = plugin.Secrets.model_validate(opened)
         except (ValueError, ValidationError) as exc:
             return Sent(ok=False, error=f"channel settings no longer valid: {exc}", permanent=True)
         delivery = Delivery(key=f"msg_{claimed.id.hex}", notice=_document(claimed))
@@ -88,6 +93,9 @@ class Dispatcher:
                 return await plugin.send(delivery, config, secrets, self.outbound)
         except TimeoutError:
             return Sent(ok=False, error=f"no answer within {self.timeout_s:g} s")
+        except Exception as exc:  # a plugin bug is logged, retried, never lost
+            log.exception("channel plugin failed", extra={"delivery_id": str(claimed.id)})
+            return Sent(ok=False, error=f"{claimed.channel_kind} plugin failed: {exc!r}")
 
     def _outcome(
         self, claimed: Claimed, sent: Sent, started: datetime, latency_ms: float, *, last: bool

@@ -1,10 +1,11 @@
 """The router: outbox events and the clock in, deliveries out, in one transaction.
 
 Each pass (under the router lock, see :mod:`store.notices`) takes the oldest unrouted
-health transitions, decides per channel what it is told (:mod:`notify.routing`),
-adds the page-level Crisp events of the pages those probes are on, then looks at the
-clock (flaps settling, reminders due), and writes deliveries, memories and the routed
-mark together: a crash before commit leaves the events to route again, never half.
+health transitions, decides per channel what it is told (:mod:`notify.routing`), looks
+at the clock (flaps settling, maintenance over, reminders due), adds the page-level Crisp
+events of the pages those probes are on (:mod:`notify.crisp_events`), and writes
+deliveries, memories and the routed mark together: a crash before commit leaves the
+events to route again, never half.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from notify.compose import Happening, PageAddress, crisp_event, page_health, probe_notice
+from notify.compose import Happening, PageAddress, probe_notice
+from notify.crisp_events import page_events
+from notify.maintenance import quiet_until
 from notify.payloads import Flapping, NoticeType, Reminder
-from notify.routing import Change, Memory, Told, on_change, on_clock
+from notify.routing import Change, Memory, Told, alert_key, on_change, on_clock
 from notify.rules import Rules
 from store import notices
 from store.notices import Event, NewDelivery, ProbeFacts, Remembered, RouteChannel
@@ -76,7 +79,10 @@ async def route(conn: AsyncConn, address: PageAddress, now: datetime) -> int:
         _route_event(work, event)
     for remembered in clock:
         _route_clock(work, remembered)
-    await _route_pages(conn, work, {e.probe_id for e in events} | {m.probe_id for m in clock})
+    probes = {e.probe_id for e in events} | {m.probe_id for m in clock}
+    pages = {page.page_id for probe in probes for page in work.pages.get(probe, [])}
+    crisp = [(c.row, c.rules) for chans in work.channels.values() for c in chans if c.crisp]
+    work.deliveries += await page_events(conn, pages, crisp, work.windows, now)
     await notices.add_deliveries(conn, work.deliveries)
     await notices.save_memories(conn, [_remembered(key, work.memory[key]) for key in work.touched])
     await notices.mark_routed(conn, [event.id for event in events], now)
@@ -122,7 +128,7 @@ def _route_event(work: _Pass, event: Event) -> None:
     if facts is None:
         return
     page_ids = [page.page_id for page in work.pages[event.probe_id]]
-    quiet = _in_maintenance(work.windows, event.project_id, event.probe_id, page_ids, event.at)
+    quiet = quiet_until(work.windows, event.project_id, event.probe_id, page_ids, event.at)
     for channel in work.channels[event.project_id]:
         if channel.crisp or not channel.rules.matches(event.probe_id, facts.tags, page_ids):
             continue
@@ -133,7 +139,7 @@ def _route_event(work: _Pass, event: Event) -> None:
             to_state=event.to_state,
             incident_id=event.incident_id,
             recent_changes=_recent(work, event, channel.rules),
-            in_maintenance=quiet,
+            quiet_until=quiet,
         )
         told = on_change(channel.rules, work.memory.get(key, Memory()), change)
         happening = Happening(
@@ -163,7 +169,8 @@ def _route_clock(work: _Pass, remembered: Remembered) -> None:
             continue
         key = (channel.row.id, remembered.probe_id)
         before = work.memory.get(key, _memory(remembered))
-        told = on_clock(channel.rules, before, work.now, facts.state)
+        opened = alert_key(facts.probe_id, facts.incident_id, work.now)
+        told = on_clock(channel.rules, before, work.now, facts.state, opened)
         happening = Happening(
             id=f"{told.type}:{remembered.probe_id}:{work.now.isoformat()}",
             type=told.type or "probe.reminder",
@@ -208,75 +215,11 @@ def _tell(
     )
 
 
-async def _route_pages(conn: AsyncConn, work: _Pass, probes: Iterable[uuid.UUID]) -> None:
-    """Crisp's page-level event for every page whose health these probes changed.
-
-    While the page, its project or any of its components' probes is in maintenance the
-    event is held back (and not remembered as told): the first pass after the window
-    tells the page's health then, if it still differs from what was last told.
-    """
-    page_ids = {page.page_id for probe in probes for page in work.pages.get(probe, [])}
-    crisp = [c for chans in work.channels.values() for c in chans if c.crisp]
-    if not page_ids or not crisp:
-        return
-    told = await notices.page_health_told(conn, page_ids)
-    by_page: dict[uuid.UUID, list[notices.PageComponent]] = defaultdict(list)
-    for component in await notices.page_components(conn, page_ids):
-        by_page[component.page_id].append(component)
-    for page_id, components in by_page.items():
-        health = page_health(components)
-        if told.get(page_id, "healthy") == health or _page_quiet(work, page_id, components):
-            continue
-        await notices.save_page_health(conn, page_id, health, work.now)
-        project = components[0].project_id
-        event = crisp_event(components[0].slug, components, work.now)
-        for channel in work.channels[project]:
-            if channel.crisp and (not channel.rules.pages or page_id in channel.rules.pages):
-                work.deliveries.append(
-                    NewDelivery(
-                        project_id=project,
-                        channel_id=channel.row.id,
-                        event_id=None,
-                        order_key=f"page:{page_id}",
-                        kind=event.event,
-                        payload=event.model_dump(mode="json"),
-                    )
-                )
-
-
-def _page_quiet(
-    work: _Pass, page_id: uuid.UUID, components: Sequence[notices.PageComponent]
-) -> bool:
-    return any(
-        _in_maintenance(work.windows, c.project_id, c.probe_id, [page_id], work.now)
-        for c in components
-    )
-
-
 def _recent(work: _Pass, event: Event, rules: Rules) -> int:
     if rules.flap is None:
         return 1
     since = event.at - timedelta(minutes=rules.flap.window_minutes)
     return sum(1 for at in work.changes[event.probe_id] if since < at <= event.at)
-
-
-def _in_maintenance(
-    windows: Sequence[notices.Window],
-    project_id: uuid.UUID,
-    probe_id: uuid.UUID | None,
-    page_ids: Sequence[uuid.UUID],
-    at: datetime,
-) -> bool:
-    return any(
-        w.project_id == project_id
-        and w.starts_at <= at < w.ends_at
-        and (
-            (w.probe_id is None and w.page_id is None)
-            or (probe_id is not None and w.probe_id == probe_id)
-            or (w.page_id is not None and w.page_id in page_ids)
-        )
-        for w in windows
-    )
 
 
 def _widest_window(channels: Iterable[list[_Channel]]) -> float:

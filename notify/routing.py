@@ -7,7 +7,8 @@ next memory, or nothing. Rules (see :mod:`notify.rules`):
 - a change to a state the channel listens for is told once; a recovery only while an
   alert is open, i.e. after a bad state was told (a new probe going from unknown to
   healthy is news to nobody), even when 'unknown' was told in between;
-- changes during a maintenance window are not told (when the rule says so);
+- changes during a maintenance window are not told (when the rule says so); when the
+  window ends, the state then is told if it is not what the channel last heard;
 - ``flap.changes`` changes within ``flap.window_minutes`` are told as one ``flapping``
   notice, then nothing until the probe has been still for ``flap.settle_minutes``, when
   one ``settled`` notice tells where it came to rest;
@@ -51,7 +52,8 @@ class Change:
     incident_id: uuid.UUID | None
     recent_changes: int
     """Transitions of the probe within the channel's flap window, this one included."""
-    in_maintenance: bool
+    quiet_until: datetime | None = None
+    """When the maintenance window covering the change ends (None: not in maintenance)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -72,8 +74,9 @@ def alert_key(probe_id: uuid.UUID, incident_id: uuid.UUID | None, at: datetime) 
 def on_change(rules: Rules, memory: Memory, change: Change) -> Told:
     """What a transition tells the channel."""
     moved = replace(memory, last_change_at=change.at)
-    if change.in_maintenance and rules.quiet_in_maintenance:
-        return Told(type=None, memory=moved)
+    if change.quiet_until is not None and rules.quiet_in_maintenance:
+        # Looked at again when the window ends: a state that outlives it is told then.
+        return Told(type=None, memory=replace(moved, next_reminder_at=change.quiet_until))
     if memory.flapping_since is not None:
         return Told(type=None, memory=moved)
     if rules.flap is not None and change.recent_changes >= rules.flap.changes:
@@ -108,16 +111,23 @@ def _state_change(rules: Rules, memory: Memory, change: Change) -> Told:
     return Told(type=None, memory=memory)
 
 
-def on_clock(rules: Rules, memory: Memory, now: datetime, state: str) -> Told:
-    """What the passing of time tells the channel: a flap settling, or a reminder.
+def on_clock(
+    rules: Rules, memory: Memory, now: datetime, state: str, new_key: str | None = None
+) -> Told:
+    """What the passing of time tells the channel: a flap settling, the state a
+    maintenance window hid once it is over, or a reminder.
 
-    ``state`` is the probe's current overall state.
+    ``state`` is the probe's current overall state; ``new_key`` the dedup key an alert
+    opened now would take.
     """
     if memory.flapping_since is not None:
         return _settle(rules, memory, now, state)
     due = memory.next_reminder_at
     if due is None or due > now:
         return Told(type=None, memory=memory)
+    caught_up = _catch_up(rules, memory, now, state, new_key)
+    if caught_up is not None:
+        return caught_up
     if memory.told_state not in BAD or state not in BAD or rules.reminders is None:
         return Told(type=None, memory=replace(memory, next_reminder_at=None))
     sent = memory.reminders_sent + 1
@@ -125,6 +135,28 @@ def on_clock(rules: Rules, memory: Memory, now: datetime, state: str) -> Told:
     following = now + timedelta(minutes=later) if sent < rules.reminders.max else None
     reminded = replace(memory, reminders_sent=sent, next_reminder_at=following)
     return Told(type="probe.reminder", memory=reminded, alert_key=memory.alert_key)
+
+
+def _catch_up(
+    rules: Rules, memory: Memory, now: datetime, state: str, new_key: str | None
+) -> Told | None:
+    """The state as it is now, when the channel was last told something else (a change
+    held back during maintenance)."""
+    if state in BAD and state != memory.told_state and state in rules.on:
+        key = memory.alert_key or new_key
+        told = replace(
+            memory,
+            told_state=state,
+            alert_key=key,
+            reminders_sent=0,
+            next_reminder_at=_first_reminder(rules, now),
+        )
+        return Told(type="probe.health_changed", memory=told, alert_key=key)
+    if state == "healthy" and memory.alert_key is not None:
+        recovered = replace(memory, told_state=state, alert_key=None, next_reminder_at=None)
+        kind: NoticeType | None = "probe.health_changed" if "recovered" in rules.on else None
+        return Told(type=kind, memory=recovered, alert_key=memory.alert_key)
+    return None
 
 
 def _settle(rules: Rules, memory: Memory, now: datetime, state: str) -> Told:

@@ -73,7 +73,6 @@ _DELETE = (
     "DELETE FROM notify_channels WHERE project_id = %(project)s AND id = %(id)s"
     " RETURNING id, project_id, name, kind, config, rules, paused_at, created_at, updated_at"
 )
-_COUNT = "SELECT count(*) FROM notify_channels WHERE project_id = %(project)s"
 
 _MISSING = "channel not found"
 
@@ -97,11 +96,6 @@ async def create_channel(
         "rules": Jsonb(rules),
     }
     return await fetch_new(conn, ChannelRow, _INSERT, params)
-
-
-async def count_channels(conn: AsyncConn, project_id: uuid.UUID) -> int:
-    row = await (await conn.execute(_COUNT, {"project": project_id})).fetchone()
-    return int(row[0]) if row else 0
 
 
 async def list_channels(conn: AsyncConn, project_id: uuid.UUID) -> list[ChannelRow]:

@@ -127,9 +127,10 @@ async def rotate_secret(
         current = await channels.sealed_channel(conn, principal.project_id, channel_id)
         if current.kind != "webhook":
             raise invalid(("path", "channel_id"), "only a webhook channel has a signing secret")
-        keys: list[str] = unseal(st.settings, current.secret)["signing_secrets"]
+        secrets = unseal(st.settings, current.secret)
+        keys: list[str] = secrets["signing_secrets"]
         made = None if finish else new_signing_secret()
-        secrets = {"signing_secrets": keys[:1] if made is None else [made, keys[0]]}
+        secrets["signing_secrets"] = keys[:1] if made is None else [made, keys[0]]
         row = await channels.update_channel(
             conn, principal.project_id, channel_id, name=current.name, config=current.config,
             secret=seal(st.settings, secrets), rules=current.rules,

@@ -44,8 +44,8 @@ def unseal(settings: Settings, sealed: bytes) -> dict[str, Any]:
 async def dispatching(
     settings: Settings, pool: Pool, stop: asyncio.Event
 ) -> AsyncIterator[Dispatcher]:
-    """Run this process's dispatcher loop until ``stop``; yields the dispatcher (the
-    test-send route attempts through it)."""
+    """Run this process's dispatcher loop until ``stop`` (unless ``notify_dispatch`` is
+    off); yields the dispatcher, which the test-send route attempts through either way."""
     async with GuardedOutbound(guard(settings), settings.notify_timeout_s) as outbound:
         dispatcher = Dispatcher(
             pool=pool,
@@ -60,7 +60,8 @@ async def dispatching(
         )
         loop = Loop(poll_s=settings.notify_poll_s, concurrency=settings.notify_concurrency)
         address = partial(page_address, settings.public_url)
-        task = asyncio.create_task(run(dispatcher, address, loop, stop))
+        working = run(dispatcher, address, loop, stop) if settings.notify_dispatch else stop.wait()
+        task = asyncio.create_task(working)
         try:
             yield dispatcher
         finally:

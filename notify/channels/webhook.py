@@ -56,10 +56,16 @@ SigningSecret = Annotated[str, AfterValidator(_signing_secret)]
 class WebhookConfig(ChannelConfig):
     url: HttpUrl
     format: Literal["callprobe", "crisp"] = "callprobe"
+
+
+class WebhookSecrets(ChannelConfig):
+    signing_secrets: Annotated[list[SigningSecret], Secret, Field(min_length=1, max_length=2)]
+    """The current secret, and the previous one while a rotation is under way."""
     headers: dict[str, Annotated[str, Field(max_length=1024)]] = Field(
         default_factory=dict, max_length=10
     )
-    """Extra static headers (an ``Authorization`` a receiver expects, say)."""
+    """Extra static headers (an ``Authorization`` a receiver expects, say): secrets too,
+    since that is what they usually carry."""
 
     @field_validator("headers")
     @classmethod
@@ -75,11 +81,6 @@ class WebhookConfig(ChannelConfig):
             if any(char in text for char in "\r\n\0"):
                 raise ValueError(f"the {name} header's value holds a line break")
         return value
-
-
-class WebhookSecrets(ChannelConfig):
-    signing_secrets: Annotated[list[SigningSecret], Secret, Field(min_length=1, max_length=2)]
-    """The current secret, and the previous one while a rotation is under way."""
 
 
 def signature(delivery: Delivery, timestamp: datetime, body: bytes, keys: list[str]) -> str:
@@ -107,9 +108,10 @@ class Webhook:
             return http.unsupported(f"{settings.format} webhook", delivery)
         body = delivery.notice.model_dump_json().encode()
         now = datetime.now(UTC)
-        keys = narrow(WebhookSecrets, secrets).signing_secrets
+        sealed = narrow(WebhookSecrets, secrets)
+        keys = sealed.signing_secrets
         headers = {
-            **settings.headers,
+            **sealed.headers,
             **http.headers(delivery),
             "webhook-id": delivery.key,
             "webhook-timestamp": str(floor(now.timestamp())),

@@ -17,9 +17,7 @@ from tests.integration.notify.receiver import Request
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
 
-def webhook(
-    client: TestClient, tenant: Tenant, url: str, **fields: Any
-) -> dict[str, Any]:
+def webhook(client: TestClient, tenant: Tenant, url: str, **fields: Any) -> dict[str, Any]:
     """A webhook channel POSTing to ``url``; extra body fields as given."""
     body = {"name": "ops webhook", "kind": "webhook", "config": {"url": url}, **fields}
     return create(client, tenant, "/v1/channels", body)

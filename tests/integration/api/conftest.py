@@ -51,7 +51,9 @@ def api_settings(db: Cluster, api_data_dir: Path) -> Settings:
     # Tests share one client address: the per-client limits are raised here and checked
     # on their own (test_api_pages.py, test_api_hardening_edge.py). Notification targets
     # are loopback receivers, allow-listed as an operator would (test_api_channels.py
-    # checks a loopback target is refused without it).
+    # checks a loopback target is refused without it). The session's app does not
+    # dispatch, so it never takes the deliveries other tests send through dispatchers of
+    # their own; `dispatching_client` runs an app that does, for one test.
     return Settings(
         database_url=db.url,
         admin_token=ADMIN_TOKEN,
@@ -59,12 +61,21 @@ def api_settings(db: Cluster, api_data_dir: Path) -> Settings:
         public_rate="1000/second",
         auth_fail_rate="1000/second",
         notify_allow_networks=[ip_network("127.0.0.0/8")],
+        notify_dispatch=False,
     )
 
 
 @pytest.fixture(scope="session")
 def client(api_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(api_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def dispatching_client(api_settings: Settings) -> Iterator[TestClient]:
+    """An app whose notification loop runs (only while the test does)."""
+    settings = api_settings.model_copy(update={"notify_dispatch": True})
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from api.schemas.announcements import AnnouncementCreate
+from api.schemas.channels import ChannelPatch
 from api.schemas.pages import PageUpdate
 from api.schemas.probes import ProbePatch
 from api.schemas.thresholds import Bounds, ThresholdCreate
@@ -32,6 +33,7 @@ SAMPLE_BODIES: dict[type, dict[str, Any]] = {
     ThresholdCreate: {"metric": "rtt_ms", "warning": 100},
     PageUpdate: {"name": "taken over"},
     AnnouncementCreate: {"title": "taken over"},
+    ChannelPatch: {"name": "taken over"},
 }
 """A valid body per request model of a parameterised route."""
 
@@ -83,10 +85,15 @@ def _populate(client: TestClient) -> Objects:
         "components": [{"probe_id": probe["id"], "name": "Trunk"}],
     })  # fmt: skip
     notice = create(client, tenant, f"/v1/pages/{page['id']}/announcements", {"title": "n"})
+    channel = create(client, tenant, "/v1/channels", {
+        "name": "c", "kind": "webhook", "config": {"url": "http://127.0.0.1:9/hook"},
+    })  # fmt: skip
+    sent = client.post(f"/v1/channels/{channel['id']}/test", headers=tenant.headers)
     params = {
         "key_id": key["id"], "location_id": location["id"], "agent_id": agent["id"],
         "probe_id": probe["id"], "window_id": window["id"], "metric": "mos",
         "page_id": page["id"], "slot": "header_logo", "announcement_id": notice["id"],
+        "channel_id": channel["id"], "delivery_id": sent.json()["delivery_id"],
     }  # fmt: skip
     return Objects(tenant=tenant, params=params)
 
@@ -151,6 +158,12 @@ def test_other_projects_objects_are_not_found(client: TestClient) -> None:
         ("POST", "/v1/pages/{page_id}/announcements"),
         ("DELETE", "/v1/pages/{page_id}/announcements/{announcement_id}"),
         ("POST", "/v1/pages/{page_id}/domain/verify"),
+        ("GET", "/v1/channels/{channel_id}"), ("PATCH", "/v1/channels/{channel_id}"),
+        ("DELETE", "/v1/channels/{channel_id}"), ("POST", "/v1/channels/{channel_id}/test"),
+        ("POST", "/v1/channels/{channel_id}/rotate-secret"),
+        ("POST", "/v1/channels/{channel_id}/pause"), ("POST", "/v1/channels/{channel_id}/resume"),
+        ("GET", "/v1/channels/{channel_id}/deliveries"), ("GET", "/v1/deliveries/{delivery_id}"),
+        ("POST", "/v1/deliveries/{delivery_id}/redeliver"),
     }  # fmt: skip
     assert expected <= walked
     _assert_untouched(client, b)
@@ -171,3 +184,7 @@ def _assert_untouched(client: TestClient, b: Objects) -> None:
     assert page["name"] == "p" and len(page["components"]) == 1
     notices = client.get(f"/v1/pages/{params['page_id']}/announcements", headers=headers).json()
     assert [n["title"] for n in notices] == ["n"]
+    channel = client.get(f"/v1/channels/{params['channel_id']}", headers=headers).json()
+    assert (channel["name"], channel["paused"]) == ("c", False)
+    delivery = client.get(f"/v1/deliveries/{params['delivery_id']}", headers=headers).json()
+    assert (delivery["state"], len(delivery["attempts"])) == ("dead", 1)

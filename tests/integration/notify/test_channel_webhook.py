@@ -82,8 +82,9 @@ def webhook_config(receiver: Receiver, **fields: Any) -> dict[str, Any]:
 
 def test_webhook_body_is_the_notice_signed_with_its_secret(send: Send, endpoint: Receiver) -> None:
     secret = new_signing_secret()
-    config = webhook_config(endpoint, headers={"Authorization": "Bearer acme-hook"})
-    sent = send("webhook", down(), config, {"signing_secrets": [secret]})
+    config = webhook_config(endpoint)
+    sealed = {"signing_secrets": [secret], "headers": {"Authorization": "Bearer acme-hook"}}
+    sent = send("webhook", down(), config, sealed)
     assert sent == Sent(ok=True, status=204)
     [request] = endpoint.requests
     common_headers(request)

@@ -32,7 +32,7 @@ def change(to: str, *, recent: int = 1, maintenance: bool = False) -> Change:
         to_state=to,
         incident_id=INCIDENT,
         recent_changes=recent,
-        in_maintenance=maintenance,
+        quiet_until=minutes(60) if maintenance else None,
     )
 
 
@@ -110,8 +110,31 @@ def test_a_recovery_cancels_the_reminders() -> None:
 def test_in_maintenance_nothing_is_told_and_nothing_but_the_time_is_remembered(to: str) -> None:
     memory = told_bad("degraded")
     assert on_change(DEFAULT, memory, change(to, maintenance=True)) == Told(
-        type=None, memory=Memory(told_state="degraded", alert_key=KEY, last_change_at=T0)
+        type=None,
+        memory=Memory(
+            told_state="degraded", alert_key=KEY, last_change_at=T0, next_reminder_at=minutes(60)
+        ),
     )
+
+
+@pytest.mark.parametrize(
+    ("memory", "state", "told", "key"),
+    [
+        (Memory(), "unhealthy", "probe.health_changed", "new"),
+        (told_bad("degraded"), "unhealthy", "probe.health_changed", KEY),
+        (told_bad("unhealthy"), "healthy", "probe.health_changed", KEY),
+        (Memory(told_state="healthy"), "healthy", None, None),
+        (Memory(), "degraded", "probe.health_changed", "new"),
+    ],
+)
+def test_the_state_a_maintenance_window_hid_is_told_when_it_ends(
+    memory: Memory, state: str, told: str | None, key: str | None
+) -> None:
+    held = on_change(DEFAULT, memory, change(state, maintenance=True)).memory
+    assert on_clock(DEFAULT, held, minutes(59), state, "new").type is None
+    after = on_clock(DEFAULT, held, minutes(60), state, "new")
+    assert (after.type, after.alert_key) == (told, key)
+    assert after.memory.told_state == state
 
 
 def test_maintenance_is_ignored_when_the_rule_says_so() -> None:
@@ -238,11 +261,10 @@ def test_reminders_follow_with_backoff_up_to_the_maximum() -> None:
         (REMIND, told_bad("unhealthy", next_reminder_at=minutes(1)), "unhealthy",
          minutes(1)),
         (REMIND, told_bad("unhealthy"), "unhealthy", None),
-        # due, but the probe is no longer bad, the channel was not told a bad state, or
-        # reminders were switched off: the reminder is dropped, nothing is sent
-        (REMIND, told_bad("unhealthy", next_reminder_at=T0), "healthy", None),
+        # due, but the probe is no longer known, or reminders were switched off: the
+        # reminder is dropped, nothing is sent (a state the channel was not told is
+        # caught up instead: test_the_state_a_maintenance_window_hid_is_told_when_it_ends)
         (REMIND, told_bad("unhealthy", next_reminder_at=T0), "unknown", None),
-        (REMIND, Memory(told_state="healthy", next_reminder_at=T0), "unhealthy", None),
         (DEFAULT, told_bad("unhealthy", next_reminder_at=T0), "unhealthy", None),
     ],
 )  # fmt: skip
