@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.services.sample_notices import EXAMPLE_CAUSE
 from tests.integration.api.channel_helpers import send_test, webhook
-from tests.integration.api.conftest import Tenant, assert_error, create, new_tenant
+from tests.integration.api.conftest import ADMIN_TOKEN, Tenant, assert_error, create, new_tenant
 from tests.integration.notify.receiver import Answer, Receiver, Request, serving
 
 pytestmark = pytest.mark.db
@@ -211,3 +211,27 @@ def _wait_state(client: TestClient, tenant: Tenant, delivery_id: str, state: str
         assert time.monotonic() < deadline, found
         time.sleep(0.05)
     return found
+
+
+def _counter(client: TestClient, family: str) -> float:
+    """A delivery counter's value for webhooks on the service metrics (admin token)."""
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert scraped.status_code == 200
+    line = f'{family}{{channel_kind="webhook"}} '
+    values = [
+        float(row.removeprefix(line)) for row in scraped.text.splitlines() if row.startswith(line)
+    ]
+    return values[0] if values else 0.0
+
+
+def test_deliveries_are_counted_for_prometheus(
+    client: TestClient, tenant: Tenant, receiver: Receiver
+) -> None:
+    made = webhook(client, tenant, receiver.url)
+    families = ("sent_total", "dead_lettered_total", "delivery_seconds_count")
+    before = {f: _counter(client, f"callprobe_notify_{f}") for f in families}
+    assert send_test(client, tenant, made["id"])["delivered"] is True
+    receiver.script = lambda request: Answer(status=410)
+    assert send_test(client, tenant, made["id"])["state"] == "dead"
+    after = {f: _counter(client, f"callprobe_notify_{f}") for f in families}
+    assert {f: after[f] - before[f] for f in families} == dict.fromkeys(families, 1.0)
