@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 from notify.channels import http, wording
-from notify.channels.base import ChannelConfig, Delivery, Outbound, Sent
+from notify.channels.base import ChannelConfig
 from notify.channels.fields import HttpUrl, Secret, narrow, shaped
 from notify.payloads import ProbeNotice
 
@@ -89,22 +89,15 @@ def event(notice: ProbeNotice, routing_key: str) -> dict[str, Any]:
     return {"routing_key": routing_key, "dedup_key": dedup_key(notice), **body}
 
 
-class PagerDuty:
+class PagerDuty(http.JsonChannel):
     kind: ClassVar[str] = "pagerduty"
     Config: ClassVar[type[ChannelConfig]] = PagerDutyConfig
     Secrets: ClassVar[type[ChannelConfig]] = PagerDutySecrets
-    formats: ClassVar[frozenset[str]] = frozenset({"probe"})
 
     @classmethod
-    def targets(cls, config: ChannelConfig, secrets: ChannelConfig) -> list[str]:
-        return [narrow(PagerDutyConfig, config).url]
+    def url(cls, config: ChannelConfig, secrets: ChannelConfig) -> str:
+        return narrow(PagerDutyConfig, config).url
 
     @classmethod
-    async def send(
-        cls, delivery: Delivery, config: ChannelConfig, secrets: ChannelConfig, out: Outbound
-    ) -> Sent:
-        if not isinstance(delivery.notice, ProbeNotice):
-            return http.unsupported(cls.kind, delivery)
-        key = narrow(PagerDutySecrets, secrets).routing_key
-        body = event(delivery.notice, key)
-        return await http.post_json(out, narrow(PagerDutyConfig, config).url, body, delivery)
+    def body(cls, notice: ProbeNotice, config: ChannelConfig, secrets: ChannelConfig) -> Any:
+        return event(notice, narrow(PagerDutySecrets, secrets).routing_key)

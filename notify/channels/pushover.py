@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field
 
 from notify.channels import http, wording
-from notify.channels.base import ChannelConfig, Delivery, Outbound, Sent
+from notify.channels.base import ChannelConfig
 from notify.channels.fields import HttpUrl, Secret, narrow, shaped
 from notify.payloads import ProbeNotice
 
@@ -59,22 +59,17 @@ def message(notice: ProbeNotice, secrets: PushoverSecrets, device: str | None) -
     return body
 
 
-class Pushover:
+class Pushover(http.JsonChannel):
     kind: ClassVar[str] = "pushover"
     Config: ClassVar[type[ChannelConfig]] = PushoverConfig
     Secrets: ClassVar[type[ChannelConfig]] = PushoverSecrets
-    formats: ClassVar[frozenset[str]] = frozenset({"probe"})
 
     @classmethod
-    def targets(cls, config: ChannelConfig, secrets: ChannelConfig) -> list[str]:
-        return [narrow(PushoverConfig, config).url]
+    def url(cls, config: ChannelConfig, secrets: ChannelConfig) -> str:
+        return narrow(PushoverConfig, config).url
 
     @classmethod
-    async def send(
-        cls, delivery: Delivery, config: ChannelConfig, secrets: ChannelConfig, out: Outbound
-    ) -> Sent:
-        if not isinstance(delivery.notice, ProbeNotice):
-            return http.unsupported(cls.kind, delivery)
-        settings = narrow(PushoverConfig, config)
-        body = message(delivery.notice, narrow(PushoverSecrets, secrets), settings.device)
-        return await http.post_json(out, settings.url, body, delivery)
+    def body(cls, notice: ProbeNotice, config: ChannelConfig, secrets: ChannelConfig) -> Any:
+        return message(
+            notice, narrow(PushoverSecrets, secrets), narrow(PushoverConfig, config).device
+        )

@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Any, ClassVar
 
 from notify.channels import http, wording
-from notify.channels.base import ChannelConfig, Delivery, Outbound, Sent
+from notify.channels.base import ChannelConfig
 from notify.channels.fields import Secret, narrow, shaped
 from notify.payloads import ProbeNotice
 
@@ -77,21 +77,15 @@ def message(notice: ProbeNotice) -> dict[str, Any]:
     return {"text": fallback["text"], "blocks": blocks(notice)}
 
 
-class Slack:
+class Slack(http.JsonChannel):
     kind: ClassVar[str] = "slack"
     Config: ClassVar[type[ChannelConfig]] = SlackConfig
     Secrets: ClassVar[type[ChannelConfig]] = SlackSecrets
-    formats: ClassVar[frozenset[str]] = frozenset({"probe"})
 
     @classmethod
-    def targets(cls, config: ChannelConfig, secrets: ChannelConfig) -> list[str]:
-        return [narrow(SlackSecrets, secrets).webhook_url]
+    def url(cls, config: ChannelConfig, secrets: ChannelConfig) -> str:
+        return narrow(SlackSecrets, secrets).webhook_url
 
     @classmethod
-    async def send(
-        cls, delivery: Delivery, config: ChannelConfig, secrets: ChannelConfig, out: Outbound
-    ) -> Sent:
-        if not isinstance(delivery.notice, ProbeNotice):
-            return http.unsupported(cls.kind, delivery)
-        url = narrow(SlackSecrets, secrets).webhook_url
-        return await http.post_json(out, url, message(delivery.notice), delivery)
+    def body(cls, notice: ProbeNotice, config: ChannelConfig, secrets: ChannelConfig) -> Any:
+        return message(notice)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator
 
 from notify.channels import http, wording
-from notify.channels.base import ChannelConfig, Delivery, Outbound, Sent
+from notify.channels.base import ChannelConfig
 from notify.channels.fields import HttpsUrl, Secret, narrow
 from notify.payloads import ProbeNotice
 
@@ -85,21 +85,15 @@ def message(notice: ProbeNotice) -> dict[str, Any]:
     return {"type": "message", "attachments": [attachment]}
 
 
-class Teams:
+class Teams(http.JsonChannel):
     kind: ClassVar[str] = "teams"
     Config: ClassVar[type[ChannelConfig]] = TeamsConfig
     Secrets: ClassVar[type[ChannelConfig]] = TeamsSecrets
-    formats: ClassVar[frozenset[str]] = frozenset({"probe"})
 
     @classmethod
-    def targets(cls, config: ChannelConfig, secrets: ChannelConfig) -> list[str]:
-        return [narrow(TeamsSecrets, secrets).workflow_url]
+    def url(cls, config: ChannelConfig, secrets: ChannelConfig) -> str:
+        return narrow(TeamsSecrets, secrets).workflow_url
 
     @classmethod
-    async def send(
-        cls, delivery: Delivery, config: ChannelConfig, secrets: ChannelConfig, out: Outbound
-    ) -> Sent:
-        if not isinstance(delivery.notice, ProbeNotice):
-            return http.unsupported(cls.kind, delivery)
-        url = narrow(TeamsSecrets, secrets).workflow_url
-        return await http.post_json(out, url, message(delivery.notice), delivery)
+    def body(cls, notice: ProbeNotice, config: ChannelConfig, secrets: ChannelConfig) -> Any:
+        return message(notice)

@@ -16,6 +16,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -191,3 +192,14 @@ class Inbox:
         if good:
             self.logins.append(data.login)
         return AuthResult(success=good, handled=False)
+
+
+def provider(status: int, reply: bytes, content_type: str = "application/json") -> Any:
+    """A fixture: a provider's receiver answering ``status`` with ``reply``."""
+
+    @pytest.fixture
+    def fixture(tls: Tls) -> Iterator[Receiver]:
+        with serve(Receiver(status, reply, content_type), tls) as running:
+            yield running
+
+    return fixture

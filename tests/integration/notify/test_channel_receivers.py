@@ -23,9 +23,7 @@ from tests.integration.notify.providers import (
     Send,
     Tls,
     common_headers,
-    make_tls,
-    sender,
-    serve,
+    provider,
 )
 from tests.unit.notify.notices import down, recovered
 
@@ -38,32 +36,10 @@ REASON_LINES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def send(run: Run[Any], tls: Tls) -> Iterator[Send]:
-    with sender(run, tls) as send:
-        yield send
-
-
-def receiver(status: int, reply: bytes, content_type: str = "application/json") -> Any:
-    """A fixture: a provider's receiver answering ``status`` with ``reply``."""
-
-    @pytest.fixture
-    def fixture(tls: Tls) -> Iterator[Receiver]:
-        with serve(Receiver(status, reply, content_type), tls) as running:
-            yield running
-
-    return fixture
-
-
-slack_hook = receiver(200, b"ok", "text/plain")
-teams_flow = receiver(202, b"")
-pagerduty_api = receiver(202, b'{"status":"success","message":"Event processed","dedup_key":"x"}')
-pushover_api = receiver(200, b'{"status":1,"request":"5042853c-402d-4a18-abcb"}')
+slack_hook = provider(200, b"ok", "text/plain")
+teams_flow = provider(202, b"")
+pagerduty_api = provider(202, b'{"status":"success","message":"Event processed","dedup_key":"x"}')
+pushover_api = provider(200, b'{"status":1,"request":"5042853c-402d-4a18-abcb"}')
 
 
 @pytest.fixture

@@ -8,54 +8,25 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from notify.channels.base import Sent
 from notify.channels.webhook import new_signing_secret
 from notify.payloads import CrispHealthChanged, ProbeNotice
-from tests.conftest import Run
 from tests.integration.notify.providers import (
     KEY,
     Receiver,
     Request,
     Send,
-    Tls,
     common_headers,
-    make_tls,
-    sender,
-    serve,
+    provider,
 )
 from tests.unit.notify.notices import crisp, down
 
 TOLERANCE_S = 300
 
 
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def send(run: Run[Any], tls: Tls) -> Iterator[Send]:
-    with sender(run, tls) as send:
-        yield send
-
-
-def receiver(status: int, reply: bytes, content_type: str = "application/json") -> Any:
-    """A fixture: a provider's receiver answering ``status`` with ``reply``."""
-
-    @pytest.fixture
-    def fixture(tls: Tls) -> Iterator[Receiver]:
-        with serve(Receiver(status, reply, content_type), tls) as running:
-            yield running
-
-    return fixture
-
-
-endpoint = receiver(204, b"")
+endpoint = provider(204, b"")
 
 
 def verify(secret: str, request: Request, *, now: float | None = None) -> bool:
