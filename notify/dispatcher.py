@@ -11,7 +11,6 @@ delivery goes out again with the same idempotency key.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -142,8 +141,14 @@ async def run(
     dispatcher: Dispatcher, address: PageAddress, loop: Loop, stop: asyncio.Event
 ) -> None:
     """Route and dispatch until ``stop``; then give in-flight sends ``drain_s`` to finish
-    (an unfinished one is sent again by whichever process claims it next)."""
+    (an unfinished one is sent again by whichever process claims it next).
+
+    With nothing to claim (all slots busy, or nothing due) the loop waits for a send to
+    finish, which frees a slot and maybe the next notice of the same probe, or
+    ``poll_s``, whichever comes first.
+    """
     in_flight: set[asyncio.Task[Outcome]] = set()
+    stopping = asyncio.ensure_future(stop.wait())
     while not stop.is_set():
         claimed: list[Claimed] = []
         try:
@@ -160,8 +165,10 @@ async def run(
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
         if not claimed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), loop.poll_s)
+            await asyncio.wait(
+                {stopping, *in_flight}, timeout=loop.poll_s, return_when=asyncio.FIRST_COMPLETED
+            )
+    stopping.cancel()
     if in_flight:
         await asyncio.wait(in_flight, timeout=loop.drain_s)
 

@@ -219,11 +219,12 @@ def test_receivers_failing_or_hanging_then_recovering_get_every_notice_once_in_o
         delivered = [a for a in attempts if a.outcome == "delivered"]
         assert len(delivered) == 6 and {a.delivery_id for a in delivered} == {r.id for r in rows}
         failed = [a for a in attempts if a.outcome == "failed"]
+        heads = {row.order_key: row.id for row in reversed(rows)}.values()
+        per_head = [sum(a.delivery_id == head for a in failed) for head in heads]
+        assert len(per_head) == 2 and min(per_head) >= 3, "each probe's first notice was retried"
         if name == "failing":
-            assert len(failed) >= 12
             assert {(a.status_code, a.error) for a in failed} == {(500, "HTTP 500: ok")}
         else:
-            assert len(failed) >= 6
             assert {(a.status_code, a.error) for a in failed} == {(None, "no answer within 5 s")}
             assert min(a.latency_ms for a in failed) >= 4900
 
@@ -373,7 +374,8 @@ def test_two_dispatchers_share_200_deliveries_without_sending_one_twice(
     rows, attempts = run(log(db.url, w, w.channels[0]))
     assert len(rows) == 200 and all(row.attempts == 1 for row in rows)
     assert len(attempts) == 200 and {a.outcome for a in attempts} == {"delivered"}
+    ours = {row.id for row in rows}
     assert not set(first) & set(second), "a delivery was claimed by both"
-    assert sorted(first + second) == sorted(row.id for row in rows)
-    assert first and second, "both dispatchers took a share"
+    assert sorted(d for d in first + second if d in ours) == sorted(ours)
+    assert ours & set(first) and ours & set(second), "both dispatchers took a share"
     assert set(once_each(receiver)) == keys(rows)

@@ -125,12 +125,18 @@ def _hung_up(connection: socket.socket) -> bool:
         return True
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    """A burst of connections must not overflow the listen backlog (default 5): each
+    dropped SYN costs its sender a 1 s retransmission."""
+
+
 @contextmanager
 def serving(receiver: Receiver | None = None) -> Iterator[Receiver]:
     """Serve ``receiver`` on a free loopback port until the block ends."""
     receiver = receiver or Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", receiver.port), _handler(receiver))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", receiver.port), _handler(receiver))
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
