@@ -4,6 +4,11 @@ A plugin (Gatus/Vigil style) declares its public configuration and its write-onl
 as pydantic models, so a bad channel fails at creation with a clear 422, and renders and
 sends a notice through :class:`Outbound`, which applies the SSRF guard, the attempt
 timeout and never follows a redirect. Plugins never retry: the dispatcher does.
+
+Written here rather than on apprise (which knows these providers): a delivery needs
+the receiver's status code and ``Retry-After`` to retry correctly, an idempotency key
+and Standard Webhooks signatures on the request, and every connection pinned to the
+address the SSRF guard checked; apprise reports a boolean and opens its own connections.
 """
 
 from __future__ import annotations
