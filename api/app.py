@@ -17,6 +17,22 @@ from fastapi import APIRouter, FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.console import agents as console_agents
+from api.console import assets as console_assets
+from api.console import audit as console_audit
+from api.console import auth as console_auth
+from api.console import calls as console_calls
+from api.console import channels as console_channels
+from api.console import errors as console_errors
+from api.console import incidents as console_incidents
+from api.console import members as console_members
+from api.console import overview as console_overview
+from api.console import page_notices as console_page_notices
+from api.console import pages as console_pages
+from api.console import probe_detail as console_probe_detail
+from api.console import probe_thresholds as console_thresholds
+from api.console import probes as console_probes
+from api.console import settings_pages as console_settings
 from api.errors import ERROR_RESPONSES, NO_FRAMING, install_error_handlers
 from api.middleware.body_limit import BodyLimit
 from api.middleware.ratelimit import RateLimiter
@@ -28,10 +44,12 @@ from api.public.fast_path import PublicFastPath
 from api.routes import (
     agent,
     agents,
+    audit,
     channels,
     deliveries,
     docs,
     health,
+    incidents,
     keys,
     locations,
     maintenance,
@@ -65,17 +83,34 @@ ROUTERS: tuple[APIRouter, ...] = (
     maintenance.router,
     results.router,
     health.router,
+    incidents.router,
     push.router,
     pages.router,
     channels.router,
     deliveries.router,
+    audit.router,
     agent.router,
     metrics.router,
     public_pages.router,
     static_assets.router,
     docs.router,
+    console_auth.router,
+    console_overview.router,
+    console_probes.router,
+    console_thresholds.router,
+    console_probe_detail.router,
+    console_calls.router,
+    console_incidents.router,
+    console_pages.router,
+    console_page_notices.router,
+    console_agents.router,
+    console_settings.router,
+    console_members.router,
+    console_channels.router,
+    console_audit.router,
+    console_assets.router,
 )
-"""Every router the app serves, in documentation order."""
+"""Every router the app serves, in documentation order (the console's are not in it)."""
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +134,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         push_limiter=RateLimiter("push token", settings.push_rate),
         public_limiter=RateLimiter("public page client", settings.public_rate),
         auth_limiter=RateLimiter("client failing authentication", settings.auth_fail_rate),
+        login_limiter=RateLimiter("console sign-in client", settings.console_login_rate),
         page_cache=PageCache(),
         bar_memo=BarMemo(),
         guard=notifications.guard(settings),
     )
     install_error_handlers(app)
+    console_errors.install(app)
     app.add_middleware(NoFramingMiddleware)
     app.add_middleware(PublicFastPath)
     app.add_middleware(CustomDomainRouter)

@@ -113,13 +113,22 @@ class Settings(BaseSettings):
     notify_poll_s: float = Field(default=0.5, gt=0, le=60)
     notify_concurrency: int = Field(default=32, ge=1, le=1000)
 
+    # The operator console: a session ends after this long idle, or this long after
+    # sign-in whatever happens; an account locks for lock minutes after this many wrong
+    # passwords in a row; sign-in attempts per client address and API process.
+    console_idle_minutes: float = Field(default=60.0, gt=0, le=10080)
+    console_session_hours: float = Field(default=12.0, gt=0, le=720)
+    console_login_failures: int = Field(default=10, ge=3, le=100)
+    console_lock_minutes: float = Field(default=15.0, gt=0, le=1440)
+    console_login_rate: str = "30/minute"
+
     @field_validator("public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         """Links are built as ``public_url + "/s/…"``."""
         return value.rstrip("/")
 
-    @field_validator("push_rate", "public_rate", "auth_fail_rate")
+    @field_validator("push_rate", "public_rate", "auth_fail_rate", "console_login_rate")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
         parse_rate(value)

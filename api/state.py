@@ -40,6 +40,7 @@ class AppState:
     push_limiter: RateLimiter
     public_limiter: RateLimiter
     auth_limiter: RateLimiter
+    login_limiter: RateLimiter
     page_cache: PageCache
     bar_memo: BarMemo
     domains: dict[str, str] = field(default_factory=dict)

@@ -21,6 +21,7 @@ import contextlib
 import ipaddress
 import logging
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,8 @@ from probes.spool import Spool
 log = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
+VERSION = metadata.version("callprobe")
+"""What the agent reports of itself when it leases."""
 _IDENTITY = frozenset({"run_id", "started_at", "outcome", "probe_id", "kind", "transport", "codec"})
 """Fields the agent sets from fixed vocabularies: never scrubbed, however short a secret."""
 
@@ -114,6 +117,7 @@ class Agent:
         self.runtime = runtime
         self.stats = AgentStats()
         self.spool = Spool(config.spool_dir)
+        self._backlog = sum(1 for _ in config.spool_dir.glob("*.json"))
         self._slots = asyncio.Semaphore(config.concurrency)
         self._in_hand: set[asyncio.Task[None]] = set()
         self._outbox: list[CallResult] = []
@@ -157,7 +161,12 @@ class Agent:
                 await _sleep(stop, min(wait, self.config.idle_poll_s))
 
     async def _lease(self, max_runs: int) -> Lease:
-        request = LeaseRequest(location=self.config.location, max_runs=max_runs)
+        request = LeaseRequest(
+            location=self.config.location,
+            max_runs=max_runs,
+            agent_version=VERSION,
+            spool_backlog=self._backlog,
+        )
         response = await self._client.post("/v1/agent/lease", json=request.model_dump())
         _raise_for_agent(response)
         lease = Lease.model_validate_json(response.content)
@@ -199,12 +208,15 @@ class Agent:
             del self._outbox[: len(batch)]
             report = await self._post(batch)
             if report is None:
-                self.stats.spooled += await asyncio.to_thread(self.spool.spool_all, batch)
+                spooled = await asyncio.to_thread(self.spool.spool_all, batch)
+                self.stats.spooled += spooled
+                self._backlog += spooled
             else:
                 await self._set_aside(batch, report)
 
     async def _replay(self) -> None:
         pending = await asyncio.to_thread(self.spool.pending)
+        self._backlog = len(pending)
         for start in range(0, len(pending), self.config.batch_size):
             batch = pending[start : start + self.config.batch_size]
             report = await self._post(batch)
@@ -213,6 +225,7 @@ class Agent:
             await self._set_aside(batch, report)
             await asyncio.to_thread(self.spool.acknowledge, [r.run_id for r in batch])
             self.stats.replayed += len(batch)
+            self._backlog -= len(batch)
 
     async def _post(self, batch: list[CallResult]) -> IngestReport | None:
         """Deliver a batch; None when the API could not take it (keep it)."""

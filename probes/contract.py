@@ -16,13 +16,19 @@ CONTRACT_VERSION = 1
 
 
 class LeaseRequest(BaseModel):
-    """An agent asks for up to ``max_runs`` due runs; ``location`` must be its token's."""
+    """An agent asks for up to ``max_runs`` due runs; ``location`` must be its token's.
+
+    ``agent_version`` and ``spool_backlog`` (added compatibly: an older agent leaves them
+    out) say what the agent runs and how many results wait in its spool, for the console.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = 1
     location: str = Field(min_length=1, max_length=63)
     max_runs: int = Field(default=10, ge=1, le=500)
+    agent_version: str | None = Field(default=None, min_length=1, max_length=64)
+    spool_backlog: int | None = Field(default=None, ge=0, le=100_000_000)
 
 
 class LeasedRun(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,8 @@ class Agent:
     created_at: datetime
     last_seen: datetime | None
     revoked_at: datetime | None
+    version: str | None
+    spool_backlog: int | None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -38,7 +41,7 @@ class AgentOwner:
 
 _SELECT = """
 SELECT a.id, a.project_id, a.location_id, l.name AS location, a.name, a.prefix,
-       a.created_at, a.last_seen, a.revoked_at
+       a.created_at, a.last_seen, a.revoked_at, a.version, a.spool_backlog
 FROM agents a JOIN locations l ON l.id = a.location_id
 """
 _INSERT = """
@@ -48,7 +51,7 @@ WITH a AS (
     RETURNING *
 )
 SELECT a.id, a.project_id, a.location_id, l.name AS location, a.name, a.prefix,
-       a.created_at, a.last_seen, a.revoked_at
+       a.created_at, a.last_seen, a.revoked_at, a.version, a.spool_backlog
 FROM a JOIN locations l ON l.id = a.location_id
 """
 _LIST = _SELECT + " WHERE a.project_id = %s ORDER BY a.created_at, a.id"
@@ -59,7 +62,7 @@ WITH a AS (
     RETURNING *
 )
 SELECT a.id, a.project_id, a.location_id, l.name AS location, a.name, a.prefix,
-       a.created_at, a.last_seen, a.revoked_at
+       a.created_at, a.last_seen, a.revoked_at, a.version, a.spool_backlog
 FROM a JOIN locations l ON l.id = a.location_id
 """
 _BY_HASH = """
@@ -68,6 +71,18 @@ FROM agents a JOIN locations l ON l.id = a.location_id
 WHERE a.token_hash = %s AND a.revoked_at IS NULL
 """
 _TOUCH = "UPDATE agents SET last_seen = now() WHERE id = %s"
+_REPORT = """
+UPDATE agents SET version = %(version)s, spool_backlog = %(backlog)s
+WHERE id = %(id)s
+  AND (version IS DISTINCT FROM %(version)s OR spool_backlog IS DISTINCT FROM %(backlog)s)
+"""
+_RATES = """
+SELECT leased_by AS agent_id, count(*)::float / %(minutes)s AS per_minute
+FROM runs
+WHERE leased_by = ANY(%(agents)s) AND leased_at > now() - make_interval(mins => %(minutes)s)
+  AND completed_at IS NOT NULL
+GROUP BY leased_by
+"""
 
 
 async def create_agent(
@@ -106,3 +121,20 @@ async def agent_by_hash(conn: AsyncConn, token_hash: bytes) -> AgentOwner | None
 async def touch_agent(conn: AsyncConn, agent_id: uuid.UUID) -> None:
     """Record that the agent was just seen."""
     await conn.execute(_TOUCH, (agent_id,))
+
+
+async def report(
+    conn: AsyncConn, agent_id: uuid.UUID, *, version: str | None, spool_backlog: int | None
+) -> None:
+    """Keep what the agent said of itself when it leased (written only when it changed)."""
+    params = {"id": agent_id, "version": version, "backlog": spool_backlog}
+    await conn.execute(_REPORT, params)
+
+
+async def runs_per_minute(
+    conn: AsyncConn, agent_ids: Sequence[uuid.UUID], minutes: int = 5
+) -> dict[uuid.UUID, float]:
+    """Each agent's completed runs leased in the last ``minutes``, per minute (absent: 0)."""
+    params = {"agents": list(agent_ids), "minutes": minutes}
+    rows = await (await conn.execute(_RATES, params)).fetchall()
+    return {row[0]: float(row[1]) for row in rows}

@@ -30,6 +30,8 @@ class KeyOwner:
     key_id: uuid.UUID
     project_id: uuid.UUID
     scope: str
+    name: str
+    prefix: str
 
 
 _INSERT = (
@@ -47,7 +49,7 @@ _REVOKE = (
     " RETURNING id, project_id, name, scope, prefix, created_at, revoked_at"
 )
 _BY_HASH = (
-    "SELECT id AS key_id, project_id, scope FROM api_keys"
+    "SELECT id AS key_id, project_id, scope, name, prefix FROM api_keys"
     " WHERE token_hash = %s AND revoked_at IS NULL"
 )
 

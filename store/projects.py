@@ -31,3 +31,9 @@ async def create_project(conn: AsyncConn, name: str) -> Project:
 async def get_project(conn: AsyncConn, project_id: uuid.UUID) -> Project:
     """The project, or :class:`NotFound`."""
     return await fetch_found(conn, Project, _GET, (project_id,), missing="project not found")
+
+
+async def count_projects(conn: AsyncConn) -> int:
+    """How many projects the instance has."""
+    row = await (await conn.execute("SELECT count(*) FROM projects")).fetchone()
+    return int(row[0]) if row else 0

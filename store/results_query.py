@@ -6,8 +6,10 @@ Queries are scoped by project and probe; the caller checks the probe exists.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from psycopg import sql
 
@@ -48,20 +50,23 @@ _RAW = sql.SQL(
     " ORDER BY started_at DESC LIMIT %s"
 ).format(columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
 
-_BUCKETED = sql.SQL(
-    "SELECT time_bucket(%s, started_at) AS bucket, count(*) AS runs,"
-    " count(*) FILTER (WHERE outcome = 'ok') AS ok_runs, {stats} FROM call_results"
-    " WHERE project_id = %s AND probe_id = %s AND started_at >= %s AND started_at < %s"
-    " GROUP BY 1 ORDER BY 1"
-).format(
-    stats=sql.SQL(", ").join(
-        sql.SQL("{fn}({col}) AS {alias}").format(
-            fn=sql.SQL(fn), col=sql.Identifier(col), alias=sql.Identifier(f"{col}__{fn}")
+
+@lru_cache(maxsize=8)
+def _bucketed_sql(metrics: tuple[str, ...]) -> sql.Composed:
+    return sql.SQL(
+        "SELECT time_bucket(%s, started_at) AS bucket, count(*) AS runs,"
+        " count(*) FILTER (WHERE outcome = 'ok') AS ok_runs, {stats} FROM call_results"
+        " WHERE project_id = %s AND probe_id = %s AND started_at >= %s AND started_at < %s"
+        " GROUP BY 1 ORDER BY 1"
+    ).format(
+        stats=sql.SQL(", ").join(
+            sql.SQL("{fn}({col}) AS {alias}").format(
+                fn=sql.SQL(fn), col=sql.Identifier(col), alias=sql.Identifier(f"{col}__{fn}")
+            )
+            for col in metrics
+            for fn in ("avg", "min", "max")
         )
-        for col in BUCKET_METRICS
-        for fn in ("avg", "min", "max")
     )
-)
 
 
 async def raw_results(
@@ -85,14 +90,17 @@ async def bucketed_results(
     start: datetime,
     end: datetime,
     width: timedelta,
+    metrics: Sequence[str] = BUCKET_METRICS,
 ) -> list[Bucket]:
-    """Per ``width`` bucket of [start, end), oldest first: counts and metric statistics."""
-    return await fetch_all(conn, _to_bucket, _BUCKETED, (width, project_id, probe_id, start, end))
+    """Per ``width`` bucket of [start, end), oldest first: counts and statistics of
+    ``metrics`` (columns of ``call_results``; the API's :data:`BUCKET_METRICS` unless told)."""
 
+    def to_bucket(*, bucket: datetime, runs: int, ok_runs: int, **stats: float | None) -> Bucket:
+        found = {
+            col: Stat(avg=stats[f"{col}__avg"], min=stats[f"{col}__min"], max=stats[f"{col}__max"])
+            for col in metrics
+        }
+        return Bucket(bucket=bucket, runs=runs, ok_runs=ok_runs, metrics=found)
 
-def _to_bucket(*, bucket: datetime, runs: int, ok_runs: int, **stats: float | None) -> Bucket:
-    metrics = {
-        col: Stat(avg=stats[f"{col}__avg"], min=stats[f"{col}__min"], max=stats[f"{col}__max"])
-        for col in BUCKET_METRICS
-    }
-    return Bucket(bucket=bucket, runs=runs, ok_runs=ok_runs, metrics=metrics)
+    params = (width, project_id, probe_id, start, end)
+    return await fetch_all(conn, to_bucket, _bucketed_sql(tuple(metrics)), params)

@@ -43,3 +43,15 @@ async def sync_schedules(conn: AsyncConn, probe_id: uuid.UUID) -> None:
     params = {"probe": probe_id}
     await conn.execute(_DELETE_UNWANTED, params)
     await conn.execute(_INSERT_MISSING, params)
+
+
+_RUN_NOW = """
+UPDATE schedules SET next_due = now() WHERE probe_id = %(probe)s RETURNING location_id
+"""
+
+
+async def run_now(conn: AsyncConn, probe_id: uuid.UUID) -> int:
+    """Make every schedule row of the probe due now, so the next lease at each of its
+    locations takes it at once; the number of locations that will run it."""
+    rows = await (await conn.execute(_RUN_NOW, {"probe": probe_id})).fetchall()
+    return len({row[0] for row in rows})

@@ -121,6 +121,7 @@ def _summary(api: str, page: dict[str, str], key: str, state: Path) -> None:
         ("status page", page["page"]),
         ("NOC wall", page["wall"]),
         ("API docs", f"{api}/docs"),
+        ("console", f"{api}/console/  (the first visit creates the owner account)"),
         ("write key", f"{key}  (kept in {state})"),
         ("try", f'curl -H "Authorization: Bearer {key}" {api}/v1/probes'),
     ):

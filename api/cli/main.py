@@ -1,7 +1,7 @@
 """The ``callprobe`` command line (typer): one app assembled from the command modules.
 
 Commands are listed in ``--help`` in the order they are registered here; the groups
-(``db``, ``project``) come after them.
+(``db``, ``project``, ``user``) come after them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from api.cli import agent_command, calls, server
+from api.cli import agent_command, calls, server, users
 from api.cli.terminal import fail
 from probes.sip.spec import EngineError
 from store.errors import StoreError
@@ -29,6 +29,7 @@ app.command(context_settings=calls.PASS_THROUGH)(calls.relay)
 app.command()(calls.run)
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.project_app, name="project")
+app.add_typer(users.user_app, name="user")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from api.security.crypto import decrypt_secret
 from api.services.ingest import Poster, ingest
 from api.state import State
 from probes.contract import IngestReport, Lease, LeaseRequest, ResultBatch
-from store import runs
+from store import agents, runs
 
 router = APIRouter(prefix="/v1/agent", tags=["agents"])
 
@@ -22,7 +22,8 @@ Agent = Annotated[AgentPrincipal, Depends(require_agent)]
 
 @router.post("/lease", response_model=Lease)
 async def lease(body: LeaseRequest, agent: Agent, st: State) -> Lease:
-    """Lease up to ``max_runs`` due runs at the agent's location (none is fine)."""
+    """Lease up to ``max_runs`` due runs at the agent's location (none is fine); the
+    agent's version and spool backlog, when it says them, are kept for the console."""
     if body.location != agent.location:
         raise HTTPException(
             409, f"this agent token belongs to location {agent.location!r}, not {body.location!r}"
@@ -38,6 +39,10 @@ async def lease(body: LeaseRequest, agent: Agent, st: State) -> Lease:
             limit=body.max_runs,
             grace_s=settings.lease_grace_s,
         )
+        if body.agent_version is not None or body.spool_backlog is not None:
+            await agents.report(
+                conn, agent.agent_id, version=body.agent_version, spool_backlog=body.spool_backlog
+            )
     telemetry.LEASE_SECONDS.observe(time.perf_counter() - started)
     telemetry.RUNS_LEASED.inc(len(rows))
     leased = [

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Response
 from api.errors import invalid
 from api.schemas.agents import AgentCreate, AgentCreated, AgentOut
 from api.security.auth import Reader, Writer, issue_agent_token
+from api.services import audit
+from api.services.snapshots import settings
 from api.state import State
 from store import agents, locations, quotas
 
@@ -36,6 +38,7 @@ async def create_agent(body: AgentCreate, principal: Writer, st: State) -> Agent
         agent, token = await issue_agent_token(
             conn, principal.project_id, found[body.location], body.name
         )
+        await audit.record(conn, principal, "create", "agent", agent.id, after=_shown(agent))
     return AgentCreated.model_validate({**asdict(agent), "token": token})
 
 
@@ -43,4 +46,9 @@ async def create_agent(body: AgentCreate, principal: Writer, st: State) -> Agent
 async def revoke_agent(agent_id: uuid.UUID, principal: Writer, st: State) -> None:
     """Revoke an agent's token at once."""
     async with st.transaction() as conn:
-        await agents.revoke_agent(conn, principal.project_id, agent_id)
+        agent = await agents.revoke_agent(conn, principal.project_id, agent_id)
+        await audit.record(conn, principal, "revoke", "agent", agent_id, after=_shown(agent))
+
+
+def _shown(agent: agents.Agent) -> dict[str, object]:
+    return settings(agent, only=("name", "location", "prefix", "revoked_at"))

@@ -24,9 +24,11 @@ from api.schemas.channels import (
 )
 from api.schemas.common import has_nul
 from api.security.auth import Principal, Reader, Writer
+from api.services import audit
 from api.services import channels as checks
 from api.services.notifications import seal, unseal
 from api.services.sample_notices import sample
+from api.services.snapshots import settings
 from api.state import AppState, State
 from notify.channels.webhook import new_signing_secret
 from notify.payloads import CrispHealthChanged, ProbeNotice
@@ -69,7 +71,9 @@ async def create_channel(body: ChannelCreate, principal: Writer, st: State) -> C
             config=parsed.stored_config, secret=seal(st.settings, parsed.stored_secrets),
             rules=rules,
         )  # fmt: skip
-    return checks.out(row, parsed.stored_secrets, parsed.made_secret)
+        made = checks.out(row, parsed.stored_secrets, parsed.made_secret)
+        await audit.record(conn, principal, "create", "channel", row.id, after=settings(made))
+    return made
 
 
 @router.get("/{channel_id}", response_model=ChannelOut)
@@ -106,14 +110,21 @@ async def update_channel(
             config=after.stored_config, secret=seal(st.settings, after.stored_secrets),
             rules=rules,
         )  # fmt: skip
-    return checks.out(row, after.stored_secrets, after.made_secret)
+        changed = checks.out(row, after.stored_secrets, after.made_secret)
+        await audit.record(
+            conn, principal, "update", "channel", channel_id,
+            before=settings(checks.out(current, stored)), after=settings(changed),
+        )  # fmt: skip
+    return changed
 
 
 @router.delete("/{channel_id}", status_code=204, response_class=Response)
 async def delete_channel(channel_id: uuid.UUID, principal: Writer, st: State) -> None:
     """Delete a channel with its delivery log; its queued notices are dropped."""
     async with st.transaction() as conn:
+        gone = await channels.get_channel(conn, principal.project_id, channel_id)
         await channels.delete_channel(conn, principal.project_id, channel_id)
+        await audit.record(conn, principal, "delete", "channel", channel_id, before=settings(gone))
 
 
 @router.post("/{channel_id}/rotate-secret", response_model=ChannelWithSecret)
@@ -135,6 +146,8 @@ async def rotate_secret(
             conn, principal.project_id, channel_id, name=current.name, config=current.config,
             secret=seal(st.settings, secrets), rules=current.rules,
         )  # fmt: skip
+        action = "finish_secret_rotation" if finish else "rotate_secret"
+        await audit.record(conn, principal, action, "channel", channel_id)
     return checks.out(row, secrets, made)
 
 
@@ -163,6 +176,7 @@ async def test_channel(channel_id: uuid.UUID, principal: Writer, st: State) -> T
             conn, principal.project_id, channel_id, kind=kind, payload=payload, now=now,
             lease=st.dispatcher.lease,
         )  # fmt: skip
+        await audit.record(conn, principal, "test_send", "channel", channel_id)
     outcome = await st.dispatcher.attempt(claimed, last=True)
     return TestSent(
         delivery_id=claimed.id,
@@ -186,6 +200,7 @@ async def _set_paused(
 ) -> ChannelWithSecret:
     async with st.transaction() as conn:
         await channels.set_paused(conn, principal.project_id, channel_id, paused=paused)
+        await audit.record(conn, principal, "pause" if paused else "resume", "channel", channel_id)
         return await _current(conn, st, principal, channel_id)
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.schemas.channels import AttemptOut, DeliveryDetail, DeliveryOut, DeliveryState
 from api.security.auth import Reader, Writer
+from api.services import audit
 from api.state import State
 from store import channels, deliveries
 from store.deliveries import AttemptRow, DeliveryRow
@@ -63,6 +64,10 @@ async def redeliver(delivery_id: uuid.UUID, principal: Writer, st: State) -> Del
         row = await deliveries.get_delivery(conn, principal.project_id, delivery_id)
         if not queued:
             raise HTTPException(409, ON_ITS_WAY)
+        await audit.record(
+            conn, principal, "redeliver", "delivery", delivery_id,
+            after={"channel_id": str(row.channel_id), "kind": row.kind},
+        )  # fmt: skip
         return (await _with_attempts(conn, [row]))[0]
 
 

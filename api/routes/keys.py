@@ -9,6 +9,8 @@ from fastapi import APIRouter, Response
 
 from api.schemas.keys import KeyCreate, KeyCreated, KeyOut
 from api.security.auth import Reader, Writer, issue_api_key
+from api.services import audit
+from api.services.snapshots import settings
 from api.state import State
 from store import keys
 from store.errors import Conflict
@@ -28,6 +30,7 @@ async def create_key(body: KeyCreate, principal: Writer, st: State) -> KeyCreate
     """Issue a key; its token is in this response only."""
     async with st.transaction() as conn:
         key, token = await issue_api_key(conn, principal.project_id, body.name, body.scope)
+        await audit.record(conn, principal, "create", "api_key", key.id, after=settings(key))
     return KeyCreated.model_validate({**asdict(key), "token": token})
 
 
@@ -37,4 +40,5 @@ async def revoke_key(key_id: uuid.UUID, principal: Writer, st: State) -> None:
     if key_id == principal.key_id:
         raise Conflict("a key cannot revoke itself: use another write key")
     async with st.transaction() as conn:
-        await keys.revoke_key(conn, principal.project_id, key_id)
+        key = await keys.revoke_key(conn, principal.project_id, key_id)
+        await audit.record(conn, principal, "revoke", "api_key", key_id, after=settings(key))

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Response
 
 from api.schemas.locations import LocationCreate, LocationOut
 from api.security.auth import Reader, Writer
+from api.services import audit
+from api.services.snapshots import settings
 from api.state import State
 from store import locations
 
@@ -25,7 +27,9 @@ async def list_locations(principal: Reader, st: State) -> list[locations.Locatio
 async def create_location(body: LocationCreate, principal: Writer, st: State) -> locations.Location:
     """Add a location (409 when the name exists)."""
     async with st.transaction() as conn:
-        return await locations.create_location(conn, principal.project_id, body.name)
+        made = await locations.create_location(conn, principal.project_id, body.name)
+        await audit.record(conn, principal, "create", "location", made.id, after=settings(made))
+        return made
 
 
 @router.get("/{location_id}", response_model=LocationOut)
@@ -39,4 +43,8 @@ async def get_location(location_id: uuid.UUID, principal: Reader, st: State) -> 
 async def delete_location(location_id: uuid.UUID, principal: Writer, st: State) -> None:
     """Delete a location with its agents; probes stop running there."""
     async with st.transaction() as conn:
+        gone = await locations.get_location(conn, principal.project_id, location_id)
         await locations.delete_location(conn, principal.project_id, location_id)
+        await audit.record(
+            conn, principal, "delete", "location", location_id, before=settings(gone)
+        )

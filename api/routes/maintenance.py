@@ -10,6 +10,8 @@ from api.errors import invalid
 from api.public.renderings import forget
 from api.schemas.maintenance import MaintenanceCreate
 from api.security.auth import Reader, Writer
+from api.services import audit
+from api.services.snapshots import settings
 from api.state import State
 from store import maintenance, page_events, probes, status_pages
 from store.pool import AsyncConn
@@ -42,6 +44,9 @@ async def create_window(
             conn, principal.project_id, probe_id=body.probe_id, page_id=body.page_id,
             title=body.title, starts_at=body.starts_at, ends_at=body.ends_at,
         )  # fmt: skip
+        await audit.record(
+            conn, principal, "create", "maintenance_window", row.id, after=settings(row)
+        )
         slugs = await _announce_pages(conn, principal.project_id)
     forget(request, slugs)
     return row
@@ -54,6 +59,7 @@ async def delete_window(
     """Remove a window."""
     async with st.transaction() as conn:
         await maintenance.delete_window(conn, principal.project_id, window_id)
+        await audit.record(conn, principal, "delete", "maintenance_window", window_id)
         slugs = await _announce_pages(conn, principal.project_id)
     forget(request, slugs)
 

@@ -30,6 +30,8 @@ from api.schemas.pages import (
     page_out,
 )
 from api.security.auth import Reader, Writer
+from api.services import audit
+from api.services.snapshots import page_settings, settings
 from api.state import AppState, State
 from statuspages.images import ImageRejected, validate_image
 from store import page_events, quotas, status_pages
@@ -87,6 +89,8 @@ async def create_page(body: PageCreate, principal: Writer, request: Request, st:
         await quotas.claim(conn, principal.project_id, "pages", limit)
         page = await status_pages.create_page(conn, principal.project_id, fields)
         components = await _set_components(conn, principal.project_id, page.id, body.components)
+        after = page_settings(page, components)
+        await audit.record(conn, principal, "create", "status_page", page.id, after=after)
         await page_events.announce(conn, page.slug)
     forget(request, (page.slug,))
     return _out(request, page, components)
@@ -117,6 +121,7 @@ async def update_page(
     fields: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"components"})
     async with st.transaction() as conn:
         before = await status_pages.get_page(conn, principal.project_id, page_id)
+        shown = page_settings(before, await status_pages.components(conn, page_id))
         page = await status_pages.update_page(
             conn,
             principal.project_id,
@@ -127,6 +132,10 @@ async def update_page(
         if body.components is not None:
             await _set_components(conn, principal.project_id, page_id, body.components)
         components = await status_pages.components(conn, page_id)
+        await audit.record(
+            conn, principal, "update", "status_page", page_id,
+            before=shown, after=page_settings(page, components),
+        )  # fmt: skip
         await page_events.announce(conn, before.slug)
         await page_events.announce(conn, page.slug)
     forget(request, (before.slug, page.slug))
@@ -138,9 +147,12 @@ async def delete_page(page_id: uuid.UUID, principal: Writer, request: Request, s
     """Unpublish a page: its URL answers 404 from now on (its probes stay); its slug stays
     reserved to the project for ``CALLPROBE_SLUG_RESERVATION_DAYS``."""
     async with st.transaction() as conn:
+        gone = await status_pages.get_page(conn, principal.project_id, page_id)
+        shown = page_settings(gone, await status_pages.components(conn, page_id))
         slug = await status_pages.delete_page(
             conn, principal.project_id, page_id, reserve_days=st.settings.slug_reservation_days
         )
+        await audit.record(conn, principal, "delete", "status_page", page_id, before=shown)
         await page_events.announce(conn, slug)
     forget(request, (slug,))
 
@@ -166,6 +178,10 @@ async def put_image(
         raise invalid(("body",), str(exc)) from exc
     async with _changing(st, request, principal.project_id, page_id) as (conn, before):
         await status_pages.put_image(conn, before.id, slot, image.media_type, image.data)
+        await audit.record(
+            conn, principal, "put_image", "status_page", page_id,
+            after={"slot": slot, "media_type": image.media_type, "bytes": len(image.data)},
+        )  # fmt: skip
         page = await status_pages.get_page(conn, principal.project_id, page_id)
         components = await status_pages.components(conn, page_id)
     return _out(request, page, components)
@@ -179,6 +195,9 @@ async def delete_image(
     _check_slot(slot)
     async with _changing(st, request, principal.project_id, page_id) as (conn, page):
         await status_pages.delete_image(conn, page.id, slot)
+        await audit.record(
+            conn, principal, "delete_image", "status_page", page_id, before={"slot": slot}
+        )
 
 
 def _check_slot(slot: str) -> None:
@@ -196,10 +215,12 @@ async def create_announcement(
 ) -> status_pages.Announcement:
     """Post a notice on the page (shown as text, never as HTML)."""
     async with _changing(st, request, principal.project_id, page_id) as (conn, page):
-        return await status_pages.create_announcement(
+        made = await status_pages.create_announcement(
             conn, page.id, title=body.title, body=body.body,
             starts_at=body.starts_at, ends_at=body.ends_at,
         )  # fmt: skip
+        await audit.record(conn, principal, "create", "announcement", made.id, after=settings(made))
+        return made
 
 
 @router.get("/{page_id}/announcements", response_model=list[AnnouncementOut])
@@ -225,6 +246,7 @@ async def delete_announcement(
     """Take a notice down."""
     async with _changing(st, request, principal.project_id, page_id) as (conn, page):
         await status_pages.delete_announcement(conn, page.id, announcement_id)
+        await audit.record(conn, principal, "delete", "announcement", announcement_id)
 
 
 @router.post("/{page_id}/domain/verify", response_model=PageOut)
@@ -241,6 +263,9 @@ async def verify_page_domain(
     await verify_domain(domain.txt_record, domain.txt_value, st.settings)
     async with st.transaction() as conn:
         dropped = await status_pages.mark_domain_verified(conn, page.id, domain.name)
+        await audit.record(
+            conn, principal, "verify_domain", "status_page", page.id, after={"domain": domain.name}
+        )
         for slug in (page.slug, *dropped):
             await page_events.announce(conn, slug)
         page = await status_pages.get_page(conn, principal.project_id, page_id)

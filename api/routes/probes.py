@@ -20,13 +20,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.errors import invalid
 from api.schemas.common import has_nul
-from api.schemas.probes import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch
+from api.schemas.probes import ProbeCreate, ProbeCreated, ProbeOut, ProbePatch, RunQueued
 from api.security.auth import PUSH_TOKEN_PREFIX, Reader, Writer, new_token
 from api.security.crypto import encrypt_secret
+from api.services import audit
+from api.services.snapshots import settings
 from api.state import AppState, State
 from probes.kinds.options import InvalidOptions, parse_options
 from probes.sip.uri import InvalidSipUri, parse_sip_uri
 from store import locations, probes, quotas, schedules
+from store.errors import Conflict
 from store.pool import AsyncConn
 from thresholds.rules import Policy
 
@@ -61,6 +64,7 @@ async def create_probe(body: ProbeCreate, principal: Writer, st: State) -> Probe
             push_token_hash=push.hash if push else None,
         )  # fmt: skip
         await schedules.sync_schedules(conn, probe.id)
+        await audit.record(conn, principal, "create", "probe", probe.id, after=settings(probe))
     created = {**dataclasses.asdict(probe), "push_token": push.token if push else None}
     return ProbeCreated.model_validate(created)
 
@@ -94,14 +98,34 @@ async def update_probe(
             secret = _encrypt(st, changes.get("secret"))
             await probes.set_secret(conn, principal.project_id, probe_id, secret)
         await schedules.sync_schedules(conn, probe_id)
-        return await probes.get_probe(conn, principal.project_id, probe_id)
+        changed = await probes.get_probe(conn, principal.project_id, probe_id)
+        await audit.record(conn, principal, "update", "probe", probe_id,
+                           before=settings(current), after=settings(changed))  # fmt: skip
+        return changed
 
 
 @router.delete("/{probe_id}", status_code=204, response_class=Response)
 async def delete_probe(probe_id: uuid.UUID, principal: Writer, st: State) -> None:
     """Delete a probe with its schedule, thresholds, results' health and incidents."""
     async with st.transaction() as conn:
+        current = await probes.get_probe(conn, principal.project_id, probe_id)
         await probes.delete_probe(conn, principal.project_id, probe_id)
+        await audit.record(conn, principal, "delete", "probe", probe_id, before=settings(current))
+
+
+@router.post("/{probe_id}/run", status_code=202, response_model=RunQueued)
+async def run_probe(probe_id: uuid.UUID, principal: Writer, st: State) -> RunQueued:
+    """Run the probe once now: every (location, target) of it falls due, so the next
+    lease at each location takes it at once (409 when it is disabled, a push probe or
+    has no location); its results arrive as any other run's."""
+    async with st.transaction() as conn:
+        probe = await probes.get_probe(conn, principal.project_id, probe_id)
+        problem = _not_runnable(probe)
+        if problem:
+            raise Conflict(problem)
+        count = await schedules.run_now(conn, probe_id)
+        await audit.record(conn, principal, "run", "probe", probe_id, after={"locations": count})
+    return RunQueued(probe_id=probe_id, locations=count)
 
 
 def definition(body: ProbeCreate) -> probes.ProbeFields:
@@ -222,6 +246,16 @@ def _secret_destination(probe: probes.ProbeFields) -> tuple[object, ...]:
     parsed = parse_options(probe.kind, probe.options)
     options = tuple(getattr(parsed, name, None) for name in _DESTINATION_OPTIONS)
     return (probe.target, tuple(probe.replicas), options)
+
+
+def _not_runnable(probe: probes.Probe) -> str | None:
+    if probe.kind == "push":
+        return "a push probe is not run by agents: its application reports by itself"
+    if not probe.enabled:
+        return "the probe is disabled: enable it to run it"
+    if not probe.locations:
+        return "the probe has no location to run from: add one"
+    return None
 
 
 def _encrypt(st: AppState, secret: str | None) -> bytes | None:

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends
 
 from api.schemas.keys import KeyCreated
 from api.schemas.projects import ProjectCreate, ProjectCreated, ProjectOut
-from api.security.auth import Reader, issue_api_key, require_admin
+from api.security.auth import Principal, Reader, issue_api_key, require_admin
+from api.services import audit
+from api.services.snapshots import settings
 from api.state import State
 from store import keys, projects
 from store.pool import AsyncConn
@@ -33,6 +35,9 @@ async def create_project(body: ProjectCreate, st: State) -> ProjectCreated:
     """Create a project (admin token); its first write key is shown once."""
     async with st.transaction() as conn:
         project, key, token = await create_project_with_key(conn, body.name)
+        admin = Principal(project_id=project.id, scope="write", actor="admin token")
+        await audit.record(conn, admin, "create", "project", project.id, after=settings(project))
+        await audit.record(conn, admin, "create", "api_key", key.id, after=settings(key))
     return ProjectCreated(
         project=ProjectOut.model_validate(asdict(project)),
         key=KeyCreated.model_validate({**asdict(key), "token": token}),

@@ -31,6 +31,8 @@ class AgentOut(BaseModel):
     created_at: datetime
     last_seen: datetime | None
     revoked_at: datetime | None
+    version: str | None = None
+    spool_backlog: int | None = None
 
 
 class AgentCreated(AgentOut):

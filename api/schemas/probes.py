@@ -76,3 +76,10 @@ class ProbeCreated(ProbeOut):
     """A new probe; a push probe's ``push_token`` is shown once."""
 
     push_token: str | None = None
+
+
+class RunQueued(BaseModel):
+    """A one-off run made due now at ``locations`` locations (each runs every target)."""
+
+    probe_id: uuid.UUID
+    locations: int

@@ -48,11 +48,15 @@ class IssuedToken:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Principal:
-    """The caller behind an API key; every query is scoped by ``project_id``."""
+    """The caller behind an API key, or a console user in a project (``key_id`` None);
+    every query is scoped by ``project_id``. ``actor`` and ``via`` name them in the
+    audit log."""
 
     project_id: uuid.UUID
-    key_id: uuid.UUID
     scope: str
+    key_id: uuid.UUID | None = None
+    actor: str = ""
+    via: str = "api"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -124,7 +128,12 @@ async def require_read(
         owner = await keys.key_by_hash(conn, hash_token(token))
     if owner is None:
         raise await _failed(request, client, "invalid or revoked API key")
-    return Principal(project_id=owner.project_id, key_id=owner.key_id, scope=owner.scope)
+    return Principal(
+        project_id=owner.project_id,
+        key_id=owner.key_id,
+        scope=owner.scope,
+        actor=f"API key {owner.name} ({owner.prefix}…)",
+    )
 
 
 async def require_write(principal: Annotated[Principal, Depends(require_read)]) -> Principal:

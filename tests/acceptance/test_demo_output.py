@@ -98,6 +98,7 @@ def test_demo_starts_briefly_prints_a_summary_and_stays_quiet(db: Cluster, tmp_p
     assert f"status page  {BASE}/s/demo-" in summary, output
     assert f"NOC wall     {BASE}/s/demo-" in summary and "/wall" in summary, output
     assert f"API docs     {BASE}/docs" in summary, output
+    assert f"console      {BASE}/console/" in summary, output
     assert probes.status_code == 200 and len(probes.json()) == 5, output
     assert not [line for line in seen if any(word in line.lower() for word in CHATTER)], output
     assert not [line for line in seen if "ERROR" in line or "Traceback" in line], output
