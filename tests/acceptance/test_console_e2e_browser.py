@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from bench import platform_harness as harness
 from store import cluster
-from tests.acceptance.conftest import SCREENSHOTS, Peer
+from tests.acceptance.conftest import SCREENSHOTS, start_peer, stop
 from tests.conftest import start_migrated
 
 pytestmark = [pytest.mark.db, pytest.mark.sip]
@@ -39,6 +39,18 @@ OWNER = "noc-owner@example.test"
 VIEWER = "noc-viewer@example.test"
 PASSWORD = "a long and varied passphrase"
 INTERVAL_S = 10
+REFLECTOR = "sip:echo@127.0.0.1:5390"
+AGENT_PORTS = {"CALLPROBE_SIP_PORT_BASE": "5440", "CALLPROBE_RTP_PORT_BASE": "53000"}
+"""A reflector and agent ports of this test's own: an agent stopped mid-call leaves the
+reflector a call slot short for a while, which must not be the shared reflector's."""
+
+
+@pytest.fixture(scope="module")
+def reflector() -> Iterator[str]:
+    command = [sys.executable, "-m", "api", "reflector", "--port", "5390", "--rtp-port", "38800"]
+    proc = start_peer(command, 5390)
+    yield REFLECTOR
+    stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +78,7 @@ def csrf_of(page: Page) -> str:
 
 
 def test_an_operator_runs_the_platform_from_the_browser(
-    instance: dict[str, Any], browser: Browser, reflector: Peer, tmp_path: Path
+    instance: dict[str, Any], browser: Browser, reflector: str, tmp_path: Path
 ) -> None:
     owner = browser.new_page()
     agent = None
@@ -76,10 +88,10 @@ def test_an_operator_runs_the_platform_from_the_browser(
         agent = subprocess.Popen(
             [sys.executable, "-m", "api", "agent", "--api", BASE, "--location", "ams",
              "--spool", str(tmp_path / "spool")],
-            env={**instance["environ"], "CALLPROBE_AGENT_TOKEN": token},
+            env={**instance["environ"], **AGENT_PORTS, "CALLPROBE_AGENT_TOKEN": token},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-        probe = _probe_made(owner, project, reflector.uri)
+        probe = _probe_made(owner, project, reflector)
         _first_result_on_the_overview(owner, project)
         _degraded_after_a_threshold_change(owner, project, probe)
         _call_page(owner, project, probe)
