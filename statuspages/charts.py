@@ -69,7 +69,7 @@ def charts(rows: Sequence[BucketMetrics], span: Window, zone: ZoneInfo) -> list[
 
     found = []
     for attribute, title, unit in SERIES:
-        points = _with_gaps([(r.bucket, getattr(r, attribute)) for r in rows], span.width)
+        points = with_gaps([(r.bucket, getattr(r, attribute)) for r in rows], span.width)
         values = [v for _, v in points if v is not None]
         if not values:
             continue
@@ -115,7 +115,7 @@ def _figure(
     )
 
 
-def _with_gaps(
+def with_gaps(
     points: Sequence[tuple[datetime, float | None]], width: timedelta
 ) -> list[tuple[datetime, float | None]]:
     """``points`` with a blank after each bucket the next one does not follow, so the

@@ -16,6 +16,10 @@ from store.rows import fetch_all
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Entry:
+    """One change: who (a user's email, or an API key's name and prefix) and through
+    what, which action on which target, when, and the settings before and after
+    (secrets are never in them)."""
+
     id: int
     at: datetime
     actor: str

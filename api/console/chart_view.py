@@ -12,13 +12,14 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import groupby, pairwise
+from itertools import groupby
 from typing import Any
 
 from markupsafe import Markup
 
 from api.routes.results import MAX_SPAN
 from probes.result import CallResult
+from statuspages.charts import with_gaps
 from store.console_reads import AsrBucket
 from store.results_query import Bucket
 
@@ -143,7 +144,7 @@ def bucket_document(buckets: Sequence[Bucket], asr: Sequence[AsrBucket], span: S
 
     def series(spec: Series) -> list[tuple[str, list[Point]]]:
         points = [(b.bucket, getattr(b.metrics[spec.column], spec.stat)) for b in buckets]
-        return [(spec.name, _with_gaps(points, HOURLY))]
+        return [(spec.name, with_gaps(points, HOURLY))]
 
     return _document(span, "hourly means", series, asr)
 
@@ -157,7 +158,7 @@ def _document(
     charts = [
         _chart(spec, [(s, n, p) for s in spec.series for n, p in series(s)]) for spec in CHARTS
     ]
-    asr_points = _with_gaps([(b.bucket, b.asr_pct) for b in asr], span.asr_width)
+    asr_points = with_gaps([(b.bucket, b.asr_pct) for b in asr], span.asr_width)
     charts.append(_chart(ASR_CHART, [(ASR_CHART.series[0], "ASR", asr_points)]))
     body = {"range": span.name, "mode": mode, "start": _x(span.start), "end": _x(span.end)}
     text = json.dumps({**body, "charts": charts}, allow_nan=False)
@@ -193,17 +194,6 @@ def _summary(drawn: Sequence[dict[str, Any]], unit: str) -> str | None:
                 f" max {max(values):.2f} {unit} over {len(values)} points"
             )
     return None
-
-
-def _with_gaps(points: Sequence[Point], width: timedelta) -> list[Point]:
-    """A blank after each bucket the next does not follow, so a line breaks where
-    nothing was measured."""
-    out = list(points[:1])
-    for earlier, later in pairwise(points):
-        if later[0] - earlier[0] > width * 1.5:
-            out.append((earlier[0] + width, None))
-        out.append(later)
-    return out
 
 
 def _custom(start: str | None, end: str | None, now: datetime) -> Span:
