@@ -80,7 +80,9 @@ def test_a_probe_is_created_with_the_keyboard_and_its_thresholds_set(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     page.goto(f"{base}/new?kind=sip_call")
-    page.keyboard.type("Trunk via keyboard")  # the name field has the focus
+    # autofocus lands at the next rendering step, which may come after the load event
+    expect(page.locator("input[name=name]")).to_be_focused()
+    page.keyboard.type("Trunk via keyboard")
     _tab_to(page, "target")
     page.keyboard.type("sip:echo@127.0.0.1:5280")
     _tab_to(page, "options.codec")

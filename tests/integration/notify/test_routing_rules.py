@@ -301,6 +301,7 @@ async def race(world: World, project: uuid.UUID, now: datetime, url: str) -> Non
     for k in range(4):
         for probe in probes:
             await world.go(probe, "unhealthy" if k % 2 == 0 else "healthy", now + k * SECOND)
+    made = await event_ids(world, project)
     async with await psycopg.AsyncConnection.connect(url) as holder:
         await holder.execute("SELECT pg_advisory_xact_lock(%s)", (0x6E6F74696679,))
         assert await route_once(url, address, now) == 0
@@ -311,9 +312,12 @@ async def race(world: World, project: uuid.UUID, now: datetime, url: str) -> Non
             break
         await route_once(url, address, now)
         await asyncio.sleep(0.1)
+    # A server another test left running may judge these probes too (stale: unknown) and
+    # add events of its own; each event made here must be routed exactly once per channel.
     for channel in channels:
-        rows = await world.deliveries(channel)
-        assert sorted(r["event_id"] for r in rows) == await event_ids(world, project)
+        delivered = sorted(r["event_id"] for r in await world.deliveries(channel))
+        assert len(delivered) == len(set(delivered))
+        assert [e for e in delivered if e in made] == made
 
 
 SECOND = timedelta(seconds=1)
