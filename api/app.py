@@ -36,8 +36,9 @@ from api.console import settings_pages as console_settings
 from api.errors import ERROR_RESPONSES, NO_FRAMING, install_error_handlers
 from api.middleware.body_limit import BodyLimit
 from api.middleware.ratelimit import RateLimiter
+from api.middleware.request_id import RequestId
+from api.public import domain_check, static_assets
 from api.public import routes as public_pages
-from api.public import static_assets
 from api.public.cache import PageCache
 from api.public.domains import CustomDomainRouter
 from api.public.fast_path import PublicFastPath
@@ -51,6 +52,7 @@ from api.routes import (
     health,
     incidents,
     keys,
+    liveness,
     locations,
     maintenance,
     metrics,
@@ -63,14 +65,15 @@ from api.routes import (
 )
 from api.security.crypto import check_key
 from api.services import notifications
-from api.services.judging_queue import JudgingQueue
+from api.services.judging_queue import JudgingLoop
+from api.services.retention import retain_forever
 from api.services.sweeper import sweep_forever
 from api.settings import Settings, get_settings
 from api.state import AppState, of
 from statuspages.bars import BarMemo
 from store import page_events, status_pages
 from store.errors import DatabaseUnavailable
-from store.migrate import migrate_database
+from store.migrate import check_database, migrate_database
 from store.pool import create_pool
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -92,8 +95,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     agent.router,
     metrics.router,
     public_pages.router,
+    domain_check.router,
     static_assets.router,
     docs.router,
+    liveness.router,
     console_auth.router,
     console_overview.router,
     console_probes.router,
@@ -144,11 +149,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NoFramingMiddleware)
     app.add_middleware(PublicFastPath)
     app.add_middleware(CustomDomainRouter)
-    app.add_middleware(  # outermost: before anything reads a body or authenticates
+    app.add_middleware(  # before anything reads a body or authenticates
         BodyLimit,
         limit=settings.max_body_bytes,
         limits={"/v1/agent/results": settings.max_results_body_bytes},
     )
+    app.add_middleware(RequestId)  # outermost: every log line of a request carries its id
     for router in ROUTERS:
         app.include_router(router)
     return app
@@ -160,19 +166,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = shared.settings
     check_key(settings)
     url = settings.resolved_database_url
-    await asyncio.to_thread(migrate_database, url)
+    await asyncio.to_thread(migrate_database if settings.migrate_on_start else check_database, url)
     pool = create_pool(url, statement_timeout_ms=settings.statement_timeout_ms)
     await pool.open()
     shared.opened_pool = pool
     async with shared.statement() as conn:
         shared.domains = await status_pages.verified_domains(conn)
-    shared.opened_judging = judging = JudgingQueue(pool)
+    shared.opened_judging = judging = JudgingLoop(pool)
     stop = asyncio.Event()
     try:
         async with notifications.dispatching(settings, pool, stop) as dispatcher:
             shared.opened_dispatcher = dispatcher
             background = [
-                asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop)),
+                asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop, judging)),
+                asyncio.create_task(
+                    retain_forever(
+                        pool, settings.retention_interval_s, settings.compress_after_days, stop
+                    )
+                ),
                 asyncio.create_task(judging.run(stop)),
                 asyncio.create_task(page_events.listen(url, _page_changed(app), stop)),
             ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -16,6 +16,10 @@ from store import cluster
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIN_ADMIN_TOKEN = 24
 MIB = 1024 * 1024
+SECRETS_DIR = Path("/run/secrets")
+"""Container secrets (compose, Kubernetes): a file named like the variable, e.g.
+``/run/secrets/callprobe_admin_token``, sets that setting; the environment wins over it.
+Read only when the directory exists (pydantic-settings warns about a missing one)."""
 
 
 class Settings(BaseSettings):
@@ -24,7 +28,11 @@ class Settings(BaseSettings):
     ``database_url`` unset means "use the embedded cluster under ``data_dir``".
     """
 
-    model_config = SettingsConfigDict(env_prefix="CALLPROBE_", env_file=None)
+    model_config = SettingsConfigDict(
+        env_prefix="CALLPROBE_",
+        env_file=None,
+        secrets_dir=SECRETS_DIR if SECRETS_DIR.is_dir() else None,
+    )
 
     database_url: str | None = None
     data_dir: Path = Field(default=REPO_ROOT / ".var")
@@ -121,6 +129,18 @@ class Settings(BaseSettings):
     console_login_failures: int = Field(default=10, ge=3, le=100)
     console_lock_minutes: float = Field(default=15.0, gt=0, le=1440)
     console_login_rate: str = "30/minute"
+
+    # Operations (docs/operations.md): migrate at start (off: only check the schema, for
+    # deployments running `callprobe db migrate` as a job); the retention pass's interval
+    # and, on TimescaleDB's full edition, the age after which raw chunks are compressed;
+    # on SIGTERM, seconds /readyz says 503 while still serving, then the longest wait
+    # for in-flight requests; log lines as text or JSON (one object a line).
+    migrate_on_start: bool = True
+    retention_interval_s: float = Field(default=3600.0, ge=10, le=86400)
+    compress_after_days: int = Field(default=7, ge=1, le=3650)
+    shutdown_delay_s: float = Field(default=0.0, ge=0, le=300)
+    shutdown_grace_s: float = Field(default=20.0, ge=0, le=3600)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("public_url")
     @classmethod

@@ -1,5 +1,5 @@
 """The app's shared state, typed: one object that ``create_app`` builds and its lifespan
-completes (the database pool, the judging queue, the notification dispatcher).
+completes (the database pool, the judging loop, the notification dispatcher).
 
 Database work goes through it: ``async with st.transaction() as conn`` for writes and
 reads that must agree, ``async with st.statement() as conn`` for one autocommitted
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from api.middleware.ratelimit import RateLimiter
     from api.public.cache import PageCache
-    from api.services.judging_queue import JudgingQueue
+    from api.services.judging_queue import JudgingLoop
     from api.settings import Settings
     from notify.dispatcher import Dispatcher
     from notify.ssrf import Guard
@@ -47,8 +47,10 @@ class AppState:
     """Verified custom domain -> page slug, reloaded whenever a page changes."""
     guard: Guard
     """The SSRF guard notification targets pass when a channel is configured."""
+    draining: bool = False
+    """Set when a shutdown began: ``/readyz`` answers 503 while requests still finish."""
     opened_pool: Pool | None = None
-    opened_judging: JudgingQueue | None = None
+    opened_judging: JudgingLoop | None = None
     opened_dispatcher: Dispatcher | None = None
 
     @property
@@ -67,11 +69,11 @@ class AppState:
         return statement(self.pool)
 
     @property
-    def judging(self) -> JudgingQueue:
-        """Where ingest marks probes for judging; judged in the background from the
-        lifespan's start to its end."""
+    def judging(self) -> JudgingLoop:
+        """This process's judging loop, which ingest nudges; it runs in the background
+        from the lifespan's start to its end."""
         if self.opened_judging is None:
-            raise RuntimeError("the judging queue is not running (outside the app's lifespan)")
+            raise RuntimeError("the judging loop is not running (outside the app's lifespan)")
         return self.opened_judging
 
     @property

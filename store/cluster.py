@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import pwd
+import re
 import secrets
 import socket
 import subprocess
@@ -40,6 +41,8 @@ ROLE = "callprobe"
 SERVER_USER = "postgres"
 INSTALL_HINT = "run scripts/install-timescaledb.sh as root"
 FALLBACK_PARENT = Path("/var/lib/callprobe")
+
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +133,33 @@ def url(root: Path) -> str:
         raise ClusterNotRunning(f"no cluster running under {root}: start it first")
     password = quote((current.root / "password").read_text().strip(), safe="")
     return f"postgresql://{ROLE}:{password}@127.0.0.1:{current.port}/{DATABASE}"
+
+
+def create_database(root: Path, name: str) -> str:
+    """A new empty database ``name`` (owned by the ``callprobe`` role, with TimescaleDB)
+    in a running cluster, for scratch work such as tests that drop chunks or a restore;
+    its URL."""
+    _require_plain_name(name)
+    current = status(root.resolve())
+    if not current.running or current.port is None:
+        raise ClusterNotRunning(f"no cluster running under {root}: start it first")
+    _psql(current.root, current.port, "postgres", f'CREATE DATABASE "{name}" OWNER {ROLE};')
+    _psql(current.root, current.port, name, "CREATE EXTENSION timescaledb;")
+    return url(root).rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(root: Path, name: str) -> None:
+    """Drop database ``name`` of a running cluster (sessions still on it are ended)."""
+    _require_plain_name(name)
+    current = status(root.resolve())
+    if current.running and current.port is not None:
+        sql = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);'
+        _psql(current.root, current.port, "postgres", sql)
+
+
+def _require_plain_name(name: str) -> None:
+    if _PLAIN_NAME.fullmatch(name) is None:
+        raise ClusterError(f"database name {name!r} is not a plain lower-case identifier")
 
 
 def _require_binaries() -> None:

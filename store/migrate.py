@@ -6,10 +6,16 @@ exactly once, and a failing file leaves the schema as it was. A file must
 therefore not use statements that refuse transactions (CREATE INDEX
 CONCURRENTLY, VACUUM). An applied file must never be edited: its checksum is
 recorded and checked.
+
+Migrations only go forward, so code older than the schema must not touch it: a
+database holding a version this code does not ship is refused (by :func:`migrate`,
+by :func:`check`, which the API runs at start when it does not migrate, and by
+:func:`schema_problem`, which ``/readyz`` asks).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -75,6 +81,7 @@ def migrate(conn: psycopg.Connection[Any]) -> list[int]:
         cur.execute(_CREATE_TABLE)
         rows = cur.execute("SELECT version, checksum FROM schema_migrations").fetchall()
         applied: dict[int, str] = dict(rows)
+        _refuse_newer(migrations, applied)
         _refuse_edited(migrations, applied)
         pending = [migration for migration in migrations if migration.version not in applied]
         for migration in pending:
@@ -87,6 +94,63 @@ def migrate_database(url: str) -> list[int]:
     (what the API, the CLI and ``callprobe db start`` do before using a database)."""
     with connect(url) as conn:
         return migrate(conn)
+
+
+def check_database(url: str) -> None:
+    """:func:`check` the database at ``url`` over a connection of its own."""
+    with connect(url) as conn:
+        check(conn)
+
+
+def check(conn: psycopg.Connection[Any]) -> None:
+    """Raise :class:`MigrationError` unless the schema is exactly what this code ships
+    (for replicas that leave migrating to ``callprobe db migrate``)."""
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+        applied: set[int] = set()
+    else:
+        applied = {row[0] for row in conn.execute(_VERSIONS).fetchall()}
+    problem = _problem(shipped(), applied)
+    if problem is not None:
+        raise MigrationError(problem)
+
+
+async def schema_problem(conn: psycopg.AsyncConnection[Any]) -> str | None:
+    """Why the schema does not match this code (newer, or migrations pending), or None."""
+    rows = await (await conn.execute(_VERSIONS)).fetchall()
+    return _problem(shipped(), {row[0] for row in rows})
+
+
+@functools.cache
+def shipped() -> frozenset[int]:
+    """The versions of the migration files this code ships (read once)."""
+    return frozenset(migration.version for migration in available())
+
+
+_VERSIONS = "SELECT version FROM schema_migrations"
+
+
+def _problem(known: frozenset[int], applied: set[int]) -> str | None:
+    """What is wrong with a schema holding ``applied`` for code shipping ``known``."""
+    unknown = applied - known
+    if unknown:
+        return (
+            f"database schema is at {max(applied):04d} but this callprobe knows only up to"
+            f" {max(known, default=0):04d}: upgrade callprobe"
+        )
+    pending = known - applied
+    if pending:
+        return (
+            f"database schema is at {max(applied, default=0):04d} but this callprobe needs"
+            f" {max(pending):04d}: run `callprobe db migrate`"
+        )
+    return None
+
+
+def _refuse_newer(migrations: list[Migration], applied: dict[int, str]) -> None:
+    known = frozenset(migration.version for migration in migrations)
+    problem = _problem(known, set(applied) | known)
+    if problem is not None:
+        raise MigrationError(problem)
 
 
 def _load(entry: Traversable) -> Migration:

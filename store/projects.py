@@ -17,10 +17,25 @@ class Project:
     id: uuid.UUID
     name: str
     created_at: datetime
+    raw_retention_days: int
+    """Days raw results (and runs, finished deliveries) are kept (store/retention.py)."""
+    rollup_retention_days: int
+    """Days the hourly rollups that status pages read are kept (at least 90)."""
 
 
-_INSERT = "INSERT INTO projects (name) VALUES (%s) RETURNING id, name, created_at"
-_GET = "SELECT id, name, created_at FROM projects WHERE id = %s"
+_INSERT = (
+    "INSERT INTO projects (name) VALUES (%s)"
+    " RETURNING id, name, created_at, raw_retention_days, rollup_retention_days"
+)
+_GET = (
+    "SELECT id, name, created_at, raw_retention_days, rollup_retention_days"
+    " FROM projects WHERE id = %s"
+)
+_SET_RETENTION = (
+    "UPDATE projects SET raw_retention_days = coalesce(%(raw)s, raw_retention_days),"
+    " rollup_retention_days = coalesce(%(rollup)s, rollup_retention_days) WHERE id = %(id)s"
+    " RETURNING id, name, created_at, raw_retention_days, rollup_retention_days"
+)
 
 
 async def create_project(conn: AsyncConn, name: str) -> Project:
@@ -31,6 +46,14 @@ async def create_project(conn: AsyncConn, name: str) -> Project:
 async def get_project(conn: AsyncConn, project_id: uuid.UUID) -> Project:
     """The project, or :class:`NotFound`."""
     return await fetch_found(conn, Project, _GET, (project_id,), missing="project not found")
+
+
+async def set_retention(
+    conn: AsyncConn, project_id: uuid.UUID, *, raw_days: int | None, rollup_days: int | None
+) -> Project:
+    """Change the retention days given (None: unchanged); the project as it is now."""
+    params = {"id": project_id, "raw": raw_days, "rollup": rollup_days}
+    return await fetch_found(conn, Project, _SET_RETENTION, params, missing="project not found")
 
 
 async def count_projects(conn: AsyncConn) -> int:

@@ -1,7 +1,7 @@
 """The ``callprobe`` command line (typer): one app assembled from the command modules.
 
 Commands are listed in ``--help`` in the order they are registered here; the groups
-(``db``, ``project``, ``user``) come after them.
+(``db``, ``project``, ``cluster``, ``user``) come after them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from api.cli import agent_command, calls, server, users
+from api.cli import agent_command, calls, cluster, database, server, users
 from api.cli.terminal import fail
 from probes.sip.spec import EngineError
 from store.errors import StoreError
@@ -27,8 +27,10 @@ app.command()(calls.call)
 app.command()(calls.reflector)
 app.command(context_settings=calls.PASS_THROUGH)(calls.relay)
 app.command()(calls.run)
+server.db_app.command("migrate")(database.migrate)
 app.add_typer(server.db_app, name="db")
 app.add_typer(server.project_app, name="project")
+app.add_typer(cluster.cluster_app, name="cluster")
 app.add_typer(users.user_app, name="user")
 
 

@@ -8,14 +8,17 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from api.app import create_app
 from api.cli.demo import Ports
 from api.cli.demo import run as demo_run
+from api.cli.draining import DrainingServer
 from api.cli.terminal import console, err_console
 from api.middleware.access_log import log_config
 from api.routes.projects import create_project_with_key
 from api.settings import get_settings
+from api.state import of
 from store import cluster
 from store.migrate import migrate_database
 from store.pool import transaction
@@ -77,19 +80,24 @@ def serve(
         cluster.start(settings.pg_root, settings.db_port)
     # Push tokens are redacted from the access log; client addresses come from
     # CALLPROBE_TRUSTED_PROXIES alone, not from uvicorn's own X-Forwarded-For handling.
-    edge: dict[str, Any] = {"log_config": log_config(), "proxy_headers": False}
+    edge: dict[str, Any] = {
+        "log_config": log_config(settings.log_format, log_level.value),
+        "log_level": log_level.value,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace_s,
+    }
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.value, **edge)
+        app = create_app(settings)
+        config = uvicorn.Config(app, host=host, port=port, **edge)
+        server = DrainingServer(config, of(app), settings.shutdown_delay_s)
+        server.run()
+        if not server.started:
+            raise typer.Exit(STARTUP_FAILURE)
     else:
-        # Worker processes build their own app from the same environment.
+        # Worker processes build their own app from the same environment (and drain
+        # without the readiness delay: uvicorn's supervisor handles their signals).
         uvicorn.run(
-            "api.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level.value,
-            **edge,
+            "api.app:create_app", factory=True, host=host, port=port, workers=workers, **edge
         )
 
 

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends
 
 from api.schemas.keys import KeyCreated
-from api.schemas.projects import ProjectCreate, ProjectCreated, ProjectOut
-from api.security.auth import Principal, Reader, issue_api_key, require_admin
+from api.schemas.projects import ProjectCreate, ProjectCreated, ProjectOut, ProjectUpdate
+from api.security.auth import Principal, Reader, Writer, issue_api_key, require_admin
 from api.services import audit
 from api.services.snapshots import settings
 from api.state import State
@@ -49,3 +49,21 @@ async def get_project(principal: Reader, st: State) -> projects.Project:
     """The project the calling key belongs to."""
     async with st.transaction() as conn:
         return await projects.get_project(conn, principal.project_id)
+
+
+@router.patch("/project", response_model=ProjectOut)
+async def update_project(body: ProjectUpdate, principal: Writer, st: State) -> projects.Project:
+    """Change the calling key's project's retention (days; fields left out stay)."""
+    async with st.transaction() as conn:
+        before = await projects.get_project(conn, principal.project_id)
+        project = await projects.set_retention(
+            conn,
+            principal.project_id,
+            raw_days=body.raw_retention_days,
+            rollup_days=body.rollup_retention_days,
+        )
+        await audit.record(
+            conn, principal, "update", "project", project.id,
+            before=settings(before), after=settings(project),
+        )  # fmt: skip
+    return project

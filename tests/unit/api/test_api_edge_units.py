@@ -76,7 +76,7 @@ def test_the_filter_rewrites_uvicorns_access_record() -> None:
     assert RedactPushTokens().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "POST /v1/push/[redacted] HTTP/1.1" 202'
     config = log_config()
-    assert config["loggers"]["uvicorn.access"]["filters"] == ["redact_push_tokens"]
+    assert "redact_push_tokens" in config["loggers"]["uvicorn.access"]["filters"]
 
 
 def test_trusted_proxies_are_a_comma_separated_cidr_list(monkeypatch: pytest.MonkeyPatch) -> None:
