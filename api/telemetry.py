@@ -15,11 +15,18 @@ LEASE_SECONDS = Histogram(
 RUNS_LEASED = Counter("callprobe_runs_leased", "Runs handed to agents.")
 RESULTS_INGESTED = Counter("callprobe_results_ingested", "Results stored from agents and pushes.")
 HEALTH_PENDING = Gauge(
-    "callprobe_health_pending", "Probes with new results waiting for health evaluation."
+    "callprobe_health_pending",
+    "Marks (probe, location) in the shared judging queue, counted every few seconds.",
 )
 HEALTH_EVAL_SECONDS = Histogram(
     "callprobe_health_eval_seconds",
-    "Time of one background pass judging the probes marked since the last pass.",
+    "Time of one judging transaction (a chunk of claimed marks).",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
+JUDGED = Counter("callprobe_judging_marks", "Marks (probe, location) judged by this process.")
+JUDGING_LAG = Histogram(
+    "callprobe_judging_lag_seconds",
+    "From a mark (results committed, or a deadline swept) to its judgement's commit.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
 )
 HEALTH_CHANGES = Counter("callprobe_health_transitions", "Probe health transitions recorded.")

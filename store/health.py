@@ -33,6 +33,7 @@ class ProbeHealthConfig:
     options: dict[str, Any]
     rules: list[dict[str, Any]]
     locations: list[str]
+    enabled: bool = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,6 +62,7 @@ class Incident:
 
 _CONFIGS = """
 SELECT p.id AS probe_id, p.project_id, p.name, p.kind, p.interval_s, p.policy, p.options,
+       p.enabled,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                     'metric', t.metric, 'warning', t.warning, 'critical', t.critical))
                  FROM thresholds t WHERE t.probe_id = p.id), '[]') AS rules,
@@ -69,8 +71,6 @@ SELECT p.id AS probe_id, p.project_id, p.name, p.kind, p.interval_s, p.policy, p
                 '{}') AS locations
 FROM probes p WHERE p.id = ANY(%(ids)s)
 """
-
-_ENABLED_PROBES = "SELECT id FROM probes WHERE enabled ORDER BY id"
 
 _LOCK = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
 
@@ -103,11 +103,6 @@ ORDER BY opened_at DESC LIMIT %(limit)s
 async def probe_configs(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> list[ProbeHealthConfig]:
     """Thresholds, policy and locations of the given probes."""
     return await fetch_all(conn, ProbeHealthConfig, _CONFIGS, {"ids": list(probe_ids)})
-
-
-async def enabled_probe_ids(conn: AsyncConn) -> list[uuid.UUID]:
-    """Every enabled probe of every project (the sweeper re-evaluates them on a clock)."""
-    return [row[0] for row in await (await conn.execute(_ENABLED_PROBES)).fetchall()]
 
 
 async def health_rows(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> list[HealthRow]:

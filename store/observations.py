@@ -28,19 +28,15 @@ HISTORY_COLUMNS: tuple[str, ...] = (
 )
 """The columns health evaluation reads (the rest of a result keeps its defaults)."""
 
-# The newest ``depth`` results per probe and location the probe runs at (push
-# probes report from 'push'): one short range of the (probe, location, time) index each.
+# The newest ``depth`` results of each (probe, location) asked for: one short range of
+# the (probe, location, time) index each.
 _RECENT = sql.SQL("""
 SELECT {columns}
-FROM unnest(%(ids)s::uuid[], %(depths)s::int[]) AS w(probe_id, depth)
-CROSS JOIN LATERAL (
-    SELECT l.name FROM probe_locations pl JOIN locations l ON l.id = pl.location_id
-    WHERE pl.probe_id = w.probe_id
-    UNION SELECT 'push'
-) AS loc(name)
+FROM unnest(%(ids)s::uuid[], %(locations)s::text[], %(depths)s::int[])
+    AS w(probe_id, location, depth)
 CROSS JOIN LATERAL (
     SELECT * FROM call_results c
-    WHERE c.probe_id = w.probe_id AND c.location = loc.name AND c.started_at >= %(since)s
+    WHERE c.probe_id = w.probe_id AND c.location = w.location AND c.started_at >= %(since)s
     ORDER BY c.started_at DESC
     LIMIT w.depth
 ) AS r
@@ -49,23 +45,30 @@ CROSS JOIN LATERAL (
 ROWS_PER_PAGE = 500
 """History rows converted between two chances for other requests to run."""
 
+Pair = tuple[uuid.UUID, str]
+"""A probe and one of its locations."""
+
 
 async def recent_observations(
-    conn: AsyncConn, depths: dict[uuid.UUID, int], since: datetime
-) -> dict[uuid.UUID, list[Observation]]:
-    """The newest ``depths[probe]`` results of each probe at each of its locations since
-    ``since`` (only :data:`HISTORY_COLUMNS` are read), as observations."""
-    ids = list(depths)
-    params = {"ids": ids, "depths": [depths[i] for i in ids], "since": since}
-    grouped: dict[uuid.UUID, list[Observation]] = {pid: [] for pid in ids}
+    conn: AsyncConn, depths: dict[Pair, int], since: datetime
+) -> dict[Pair, list[Observation]]:
+    """The newest ``depths[(probe, location)]`` results of each pair since ``since``
+    (only :data:`HISTORY_COLUMNS` are read), as observations."""
+    pairs = list(depths)
+    params = {
+        "ids": [p for p, _ in pairs],
+        "locations": [loc for _, loc in pairs],
+        "depths": [depths[pair] for pair in pairs],
+        "since": since,
+    }
+    grouped: dict[Pair, list[Observation]] = {pair: [] for pair in pairs}
     async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
         await cur.execute(_RECENT, params)
         while page := await cur.fetchmany(ROWS_PER_PAGE):
             for result in page:
                 if result.probe_id is not None:
-                    grouped[result.probe_id].append(observation(result))
-            # Rows become observations here, on the API's event loop: a chunk of probes
-            # seen from 50 locations is ~20,000 rows, a few hundred ms in one go.
+                    grouped[result.probe_id, result.location or ""].append(observation(result))
+            # Rows become observations here, on the API's event loop.
             await asyncio.sleep(0)
     return grouped
 

@@ -6,7 +6,7 @@ Deterministic and independent of input order: observations are sorted by
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from thresholds.hysteresis import settle
@@ -17,7 +17,17 @@ from thresholds.reasons import Reason, Verdict, breach_reasons, merge
 from thresholds.rules import Policy, Rule
 from thresholds.states import State
 
-__all__ = ["Evaluation", "Observation", "Reason", "evaluate", "judge"]
+__all__ = [
+    "Evaluation",
+    "Observation",
+    "Reason",
+    "Settled",
+    "combine",
+    "evaluate",
+    "judge",
+    "next_change",
+    "settle_locations",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,19 +39,57 @@ class Evaluation:
     locations: Mapping[str, State]
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settled:
+    """A location's verdict from its runs alone, before the clock judges its silence.
+
+    It changes only when the location reports (or its oldest run leaves the history
+    window), so judging keeps it between passes and re-reads only locations that reported.
+    """
+
+    verdict: Verdict
+    newest: datetime
+    oldest: datetime
+
+
 def evaluate(
     observations: Iterable[Observation], rules: Sequence[Rule], policy: Policy, now: datetime
 ) -> Evaluation:
     """Judge each run, apply hysteresis, ASR and staleness per location, then the quorum."""
+    return combine(settle_locations(observations, rules, policy), policy, now)
+
+
+def settle_locations(
+    observations: Iterable[Observation], rules: Sequence[Rule], policy: Policy
+) -> dict[str, Settled]:
+    """Each location's verdict from its runs (hysteresis, ASR and SCR windows)."""
     by_location: dict[str, list[Observation]] = {}
     for obs in _unique(observations):
         by_location.setdefault(obs.location, []).append(obs)
+    return {name: _settle(runs, rules, policy) for name, runs in sorted(by_location.items())}
+
+
+def combine(settled: Mapping[str, Settled], policy: Policy, now: datetime) -> Evaluation:
+    """Staleness per location at ``now``, then the quorum across locations."""
     verdicts = {
-        name: _location(runs, rules, policy, now) for name, runs in sorted(by_location.items())
+        name: _freshness(found.verdict, name, found.newest, policy, now)
+        for name, found in sorted(settled.items())
     }
     state, reasons = rollup(verdicts, policy.quorum)
     locations = MappingProxyType({name: found[0] for name, found in verdicts.items()})
     return Evaluation(state=state, reasons=reasons, locations=locations)
+
+
+def next_change(
+    settled: Settled, policy: Policy, now: datetime, window: timedelta
+) -> datetime | None:
+    """The first moment after ``now`` when time alone changes the location's verdict:
+    it turns stale, its push silence turns dead, or its oldest run leaves the ``window``
+    of history judging reads (so a location that never reports again leaves it too)."""
+    bounds = (policy.stale_after_s, policy.push_dead_after_s)
+    moments = [settled.newest + timedelta(seconds=b) for b in bounds if b is not None]
+    later = [moment for moment in (*moments, settled.oldest + window) if moment > now]
+    return min(later, default=None)
 
 
 def _unique(observations: Iterable[Observation]) -> Iterable[Observation]:
@@ -57,14 +105,12 @@ def _order(obs: Observation) -> tuple[object, ...]:
     return (obs.at, obs.run_id, obs.location, obs.ok, obs.outcome, *calls, values)
 
 
-def _location(
-    runs: Sequence[Observation], rules: Sequence[Rule], policy: Policy, now: datetime
-) -> Verdict:
+def _settle(runs: Sequence[Observation], rules: Sequence[Rule], policy: Policy) -> Settled:
     name = runs[-1].location
     found = settle((judge(obs, rules, policy) for obs in runs), name, policy)
     found = merge(found, _window(runs, rules, policy, ASR, [obs.answered for obs in runs]))
     found = merge(found, _window(runs, rules, policy, SCR, [obs.completed for obs in runs]))
-    return _freshness(found, runs[-1], policy, now)
+    return Settled(verdict=found, newest=runs[-1].at, oldest=runs[0].at)
 
 
 def _window(
@@ -90,15 +136,17 @@ def _window(
     ]
 
 
-def _freshness(found: Verdict, newest: Observation, policy: Policy, now: datetime) -> Verdict:
+def _freshness(
+    found: Verdict, location: str, newest: datetime, policy: Policy, now: datetime
+) -> Verdict:
     """Stale turns a location unknown; push silence turns it unhealthy, and wins over stale."""
-    age = (now - newest.at).total_seconds()
+    age = (now - newest).total_seconds()
     stale = policy.stale_after_s
     if stale is not None and age >= stale:
-        found = State.UNKNOWN, (_silent(State.UNKNOWN, "stale", newest.location, age, stale),)
+        found = State.UNKNOWN, (_silent(State.UNKNOWN, "stale", location, age, stale),)
     dead = policy.push_dead_after_s
     if dead is not None and age >= dead:
-        found = merge(found, [_silent(State.UNHEALTHY, "push_dead", newest.location, age, dead)])
+        found = merge(found, [_silent(State.UNHEALTHY, "push_dead", location, age, dead)])
     return found
 
 

@@ -69,8 +69,15 @@ def diff(
     """The overall state always (its ``evaluated_at`` says the probe was judged), a
     location's only when its state or reasons changed, and the transition if the overall
     state moved. Silence is dated ``now``; a result-driven change when the result was."""
-    newest = max((obs.at for obs in observations), default=now)
-    changed_at = newest if evaluation.state is not State.UNKNOWN and observations else now
+    return diff_at(evaluation, max((obs.at for obs in observations), default=None), recorded, now)
+
+
+def diff_at(
+    evaluation: Evaluation, newest: datetime | None, recorded: Mapping[str, Recorded], now: datetime
+) -> Diff:
+    """:func:`diff` knowing only the newest observation's time (None: no observation)."""
+    changed_at = newest if evaluation.state is not State.UNKNOWN and newest is not None else now
+    newest = newest or now
     reasons = [reason_json(r) for r in evaluation.reasons]
     overall = StateRecord(
         location="",
@@ -119,6 +126,11 @@ def reason_json(reason: Reason) -> dict[str, Any]:
     data = asdict(reason)
     data["state"] = reason.state.value
     return data
+
+
+def reason_of(data: Mapping[str, Any]) -> Reason:
+    """A reason back from its JSON (:func:`reason_json`)."""
+    return Reason(**{**data, "state": State(data["state"])})
 
 
 def cause_of(evaluation: Evaluation) -> str:

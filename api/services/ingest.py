@@ -1,18 +1,21 @@
 """The one write path for results: agent posts, push reports and the CLI's own calls.
 
 Each stores its results through :func:`store_results` in its transaction (the rows,
-skipping run ids already stored, and their hourly rollups) and, once committed, hands
-the probes whose health may have moved to judging (:func:`hand_off`, which marks them
-on the :class:`~api.services.judging_queue.JudgingQueue`); the CLI has no queue: its
-results belong to no probe.
+skipping run ids already stored, their hourly rollups, and a mark per probe and
+location in the judging queue every replica shares) and, once committed, nudges this
+process's judging loop (:func:`hand_off`); the CLI's results belong to no probe.
 
-An agent's result is stored only if its run is leased to the posting agent (its
-project, location and agent: a lease re-issued to another agent no longer counts for
-the first) and started within that lease (from ``skew_s`` before it was leased to
-``skew_s`` from now), and only once, so a replayed spool or a re-issued lease that both
-report never count twice and a result dated far from its lease never reaches the
-results table. The probe, location and project come from the run, not from what the
-agent claims. Every refused item is reported back with its reason.
+An agent's result is stored only if the posting agent holds or held its run (its
+project, location and agent: an agent cut off while its lease went to another may
+deliver late, and the first result wins) and it started within the run's lease (from
+``skew_s`` before it was first leased to ``skew_s`` from now), and only once, so a
+replayed spool or a re-issued lease that both report never count twice and a result
+dated far from its lease never reaches the results table. The probe, location and
+project come from the run, not from what the agent claims, and the start from the
+server's clock (the agent's, bounded by the first lease and the receipt: see
+``store.runs``), so the hourly rollup counts a late result into the hour it started
+and a skewed agent's results keep their order. Every refused item is reported back
+with its reason.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from api import telemetry
-from api.services.judging_queue import JudgingQueue
+from api.services.judging_queue import JudgingLoop
 from probes.contract import IngestReport, Refusal
 from probes.result import CallResult, Outcome
-from store import health, results, runs
+from store import health, judging_queue, results, runs
 from store.pool import AsyncConn, Pool, transaction
 
 
@@ -41,20 +44,23 @@ class Stored:
 async def store_results(
     conn: AsyncConn, batch: Sequence[CallResult], project_id: uuid.UUID | None = None
 ) -> Stored:
-    """The one write of results, in the caller's transaction: new rows and their rollups."""
+    """The one write of results, in the caller's transaction: new rows, their rollups
+    and their (probe, location) marks for judging."""
     new = set(await results.record_results(conn, batch, project_id))
-    probe_ids = frozenset(r.probe_id for r in batch if r.run_id in new and r.probe_id)
-    return Stored(count=len(new), probe_ids=probe_ids)
+    judged = {(r.probe_id, r.location or "") for r in batch if r.run_id in new and r.probe_id}
+    await judging_queue.mark(conn, judged)
+    return Stored(count=len(new), probe_ids=frozenset(pid for pid, _ in judged))
 
 
-def hand_off(judging: JudgingQueue, stored: Stored) -> None:
-    """After the commit: count what was stored and mark its probes for judging."""
+def hand_off(judging: JudgingLoop, stored: Stored) -> None:
+    """After the commit: count what was stored and wake the judging loop."""
     telemetry.RESULTS_INGESTED.inc(stored.count)
-    judging.mark(stored.probe_ids)
+    if stored.probe_ids:
+        judging.nudge()
 
 
 async def push(
-    pool: Pool, judging: JudgingQueue, token_hash: bytes, *, cpu: float | None, ram: float | None
+    pool: Pool, judging: JudgingLoop, token_hash: bytes, *, cpu: float | None, ram: float | None
 ) -> bool:
     """Record a push report (Crisp's push mode) for the enabled push probe holding this
     token hash; False when none does."""
@@ -119,7 +125,7 @@ def parse_results(
 
 async def ingest(
     pool: Pool,
-    judging: JudgingQueue,
+    judging: JudgingLoop,
     poster: Poster,
     items: Sequence[dict[str, Any]],
     *,
@@ -139,6 +145,7 @@ async def ingest(
                 probe_id=run.probe_id,
                 target=run.target,
                 location=poster.location,
+                started_at=run.started_at,
             )
             for run in done.completed
         ]
@@ -174,7 +181,7 @@ def _refusal(index: int, result: CallResult, *, outside: bool, skew_s: float) ->
     if outside:
         reason = (
             f"run {result.run_id}: started_at {result.started_at.isoformat()} is outside its"
-            f" lease (from {skew_s:g} s before it was leased to {skew_s:g} s from now)"
+            f" lease (from {skew_s:g} s before it was first leased to {skew_s:g} s from now)"
         )
     else:
         reason = f"run {result.run_id}: not leased to this agent"

@@ -1,38 +1,41 @@
 """Judge probes: recent observations from the store, the pure threshold engine, changes written.
 
-One direction, once per probe: ``store`` reads the configs, observations and recorded
-states, ``thresholds`` evaluates and says what changed, ``store`` writes the states and,
-through :func:`store.transitions.record_transition`, the transition with its incident.
-Called by the judging queue for probes with new results (``api.services.judging_queue``)
-and by the sweeper on a clock (so silence turns into ``unknown`` or, for push probes,
-``unhealthy``). Each probe is judged under a transaction-scoped advisory lock, so API
-replicas judging the same probe at once record a transition only once.
+One direction, in the caller's transaction: ``store`` reads the configs, the history of
+the locations that reported, the other locations' kept verdicts and the recorded
+states; ``thresholds`` settles each location that reported, combines every location at
+``now`` (staleness, quorum) and says what changed; ``store`` writes the states, the
+kept verdicts with their deadlines and, through
+:func:`store.transitions.record_transition`, the transition with its incident.
+
+A location's settled verdict depends only on its own results, so re-reading just the
+locations that reported gives the same evaluation as re-reading all of them (a whole
+probe, location ``''``, is re-read when its configuration changes). Called by the
+judging loop (``api.services.judging_queue``) for marks that ingest and the sweep
+(``api.services.sweeper``) leave. Each probe is judged under a transaction-scoped
+advisory lock, so two replicas judging locations of one probe take turns.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from api import telemetry
-from store import health, observations, transitions
-from store.pool import AsyncConn, Pool, transaction
-from thresholds.evaluate import evaluate
+from store import health, location_verdicts, observations, transitions
+from store.judging_queue import WHOLE_PROBE
+from store.location_verdicts import Kept
+from store.pool import AsyncConn
+from thresholds.evaluate import Observation, Settled, combine, next_change, settle_locations
 from thresholds.policy import history_depth, probe_policy
 from thresholds.rules import Policy, Rule
-from thresholds.transitions import StateRecord, Transition, diff
-
-log = logging.getLogger(__name__)
+from thresholds.transitions import Transition, diff_at
 
 HISTORY_SPAN = timedelta(days=2)
 
-CHUNK = 25
-"""Probes judged per transaction: judging runs on the API's event loop, and a chunk's
-history (up to 30 results per location) is parsed there in one go."""
+PUSH_LOCATION = "push"
+"""Where push reports come from: every probe's history includes it."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,46 +65,99 @@ class Probe:
         )
         return cls(config=config, policy=policy, rules=[Rule(**rule) for rule in config.rules])
 
+    @property
+    def locations(self) -> frozenset[str]:
+        """The locations whose results count: the probe's own and push reports."""
+        return frozenset((*self.config.locations, PUSH_LOCATION))
 
-async def reevaluate(
-    pool: Pool | str, probe_ids: Iterable[uuid.UUID], now: datetime
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Inputs:
+    """What judging reads for one batch: per probe, the fresh history of the locations
+    to re-read, the kept verdicts of all its locations and its recorded states."""
+
+    probes: list[Probe]
+    history: dict[uuid.UUID, dict[str, list[Observation]]]
+    kept: dict[uuid.UUID, dict[str, Settled]]
+    recorded: dict[uuid.UUID, dict[str, health.HealthRow]]
+
+
+async def judge(
+    conn: AsyncConn, wanted: Mapping[uuid.UUID, Collection[str]], now: datetime
 ) -> list[Change]:
-    """Judge probes and record what changed; one transaction per chunk of probes."""
-    ordered = sorted(set(probe_ids))
-    changes: list[Change] = []
-    for start in range(0, len(ordered), CHUNK):
-        async with transaction(pool) as conn:
-            changes += await _judge_chunk(conn, ordered[start : start + CHUNK], now)
-    telemetry.HEALTH_CHANGES.inc(len(changes))
-    for change in changes:
-        log.info("health changed", extra=asdict(change))
-    return changes
-
-
-async def _judge_chunk(conn: AsyncConn, probe_ids: list[uuid.UUID], now: datetime) -> list[Change]:
-    await health.lock_probes(conn, probe_ids)
-    probes = [Probe.of(config) for config in await health.probe_configs(conn, probe_ids)]
-    depths = {p.config.probe_id: history_depth(p.policy, p.rules) for p in probes}
-    history = await observations.recent_observations(conn, depths, now - HISTORY_SPAN)
-    recorded: dict[uuid.UUID, dict[str, health.HealthRow]] = {pid: {} for pid in depths}
-    for row in await health.health_rows(conn, list(depths)):
-        recorded[row.probe_id][row.location] = row
-    states: dict[uuid.UUID, list[StateRecord]] = {}
-    changes: list[Change] = []
-    for probe in probes:
-        probe_id = probe.config.probe_id
-        mine = history[probe_id]
-        found = diff(evaluate(mine, probe.rules, probe.policy, now), mine, recorded[probe_id], now)
-        states[probe_id] = found.states
+    """Judge each probe after new results at the given locations (``''``: all of them)."""
+    await health.lock_probes(conn, list(wanted))
+    inputs = await _read(conn, wanted, now)
+    states, saved, changes = {}, [], []
+    for probe in inputs.probes:
+        pid = probe.config.probe_id
+        fresh = {
+            location: settle_locations(found, probe.rules, probe.policy).get(location)
+            for location, found in inputs.history[pid].items()
+        }
+        settled = _current(probe, {**inputs.kept[pid], **fresh}, now - HISTORY_SPAN)
+        newest = max((s.newest for s in settled.values()), default=None)
+        found = diff_at(combine(settled, probe.policy, now), newest, inputs.recorded[pid], now)
+        states[pid] = found.states
+        saved += [_kept(probe, location, s, now) for location, s in fresh.items()]
         if found.transition is not None:
             changes.append(await _record(conn, probe, found.transition))
         await asyncio.sleep(0)  # let requests in between probes
     await health.save_health(conn, states)
+    await location_verdicts.save(conn, saved)
     return changes
 
 
+async def _read(
+    conn: AsyncConn, wanted: Mapping[uuid.UUID, Collection[str]], now: datetime
+) -> _Inputs:
+    probes = [Probe.of(config) for config in await health.probe_configs(conn, list(wanted))]
+    ids = [p.config.probe_id for p in probes]
+    depths = {
+        (p.config.probe_id, location): history_depth(p.policy, p.rules)
+        for p in probes
+        for location in _to_read(p, wanted[p.config.probe_id])
+    }
+    history: dict[uuid.UUID, dict[str, list[Observation]]] = {pid: {} for pid in ids}
+    found = await observations.recent_observations(conn, depths, now - HISTORY_SPAN)
+    for (pid, location), runs in found.items():
+        history[pid][location] = runs
+    recorded: dict[uuid.UUID, dict[str, health.HealthRow]] = {pid: {} for pid in ids}
+    for row in await health.health_rows(conn, ids):
+        recorded[row.probe_id][row.location] = row
+    kept = await location_verdicts.kept(conn, ids)
+    return _Inputs(probes=probes, history=history, kept=kept, recorded=recorded)
+
+
+def _to_read(probe: Probe, locations: Collection[str]) -> frozenset[str]:
+    """The probe's locations to re-read: all for a whole-probe mark, else those marked."""
+    if WHOLE_PROBE in locations:
+        return probe.locations
+    return probe.locations.intersection(locations)
+
+
+def _current(
+    probe: Probe, settled: Mapping[str, Settled | None], since: datetime
+) -> dict[str, Settled]:
+    """The verdicts that count: the probe's locations with a result since ``since``."""
+    return {
+        location: found
+        for location, found in settled.items()
+        if found is not None and location in probe.locations and found.newest >= since
+    }
+
+
+def _kept(probe: Probe, location: str, settled: Settled | None, now: datetime) -> Kept:
+    """What to keep of a re-read location, and when the sweep should look at it again
+    (never for a disabled probe: the sweep passes them by)."""
+    due = None
+    if settled is not None and probe.config.enabled:
+        due = next_change(settled, probe.policy, now, HISTORY_SPAN)
+    return Kept(probe_id=probe.config.probe_id, location=location, settled=settled, due_at=due)
+
+
 async def _record(conn: AsyncConn, probe: Probe, transition: Transition) -> Change:
-    """The seam where a transition is written, in the chunk's transaction."""
+    """The seam where a transition is written, in the judgement's transaction."""
     at = await transitions.record_transition(
         conn,
         project_id=probe.config.project_id,

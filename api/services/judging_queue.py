@@ -1,10 +1,17 @@
-"""The hand-off from ingest to judging: probes with new results, judged in the background.
+"""The judging loop: marks from the queue every replica shares, judged once between them.
 
-Ingest (agent results and push reports alike) only marks probes; one task per API
-process judges every marked probe once per pass, however many results arrived for it
-meanwhile. So a batch of 500 results for 50 probes costs 50 evaluations at most, off
-the request path. Health is derived from stored results, so marks lost in a crash cost
-nothing: the sweeper re-judges every probe on its clock.
+Ingest marks (probe, location) pairs in the transaction that stores their results
+(``store.judging_queue``), so a committed result always has its mark. Every API process
+runs a :class:`JudgingLoop`: it leases a batch of marks (``SKIP LOCKED``: replicas never
+claim the same mark), judges them, and deletes each mark in the transaction that writes
+its judgement. A lease rather than one claim-and-judge transaction, so an ingest that
+marks a pair being judged never waits for the judgement: it marks the pair again (its
+lease cleared), and the pair is judged again after. A judgement that fails hands its
+marks back at once; a process that dies loses them for :data:`LEASE_S` at most.
+
+Marks coalesce while they wait (500 results for 50 probes at one location are 50
+marks, so 50 evaluations at most). The loop wakes at once when this process ingests
+(:meth:`JudgingLoop.nudge`) and otherwise polls, backing off while the queue is empty.
 """
 
 from __future__ import annotations
@@ -14,78 +21,143 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from api import telemetry
-from api.services.judging import reevaluate
+from api.services.judging import Change, judge
+from store import judging_queue
 from store.errors import DatabaseUnavailable
-from store.pool import Pool
+from store.judging_queue import Claim
+from store.pool import Pool, transaction
 
 log = logging.getLogger(__name__)
 
+CLAIM_LIMIT = 500
+"""Marks leased at once: a bound on what one replica holds."""
+
+CHUNK = 50
+"""Probes judged per transaction (their history is parsed on the event loop)."""
+
+LEASE_S = 60.0
+"""How long a claim is held before another replica may take it (its holder died)."""
+
+GATHER_S = 0.2
+"""Pause after a busy pass, so marks arriving meanwhile are judged together."""
+
+IDLE_S = (0.1, 1.0)
+"""Poll interval while the queue is empty: from the first bound, doubling to the second."""
+
 RETRY_S = 1.0
-"""Pause before retrying a pass the database refused."""
+"""Pause before retrying after the database refused a pass."""
 
-PASS_EVERY_S = 2.0
-"""At most one pass per this many seconds. Each pass re-reads every marked probe's
-recent history at all its locations. Measured with 50 agents (bench/api_ingest.py):
-passes back to back took 24-35 % of each API process's CPU; lease p99 was 20.6-72.0 ms
-with a pass a second and 22.9-51.7 ms with one every two seconds."""
+PENDING_EVERY_S = 5.0
+"""How often the pending gauge counts the queue."""
 
 
-class JudgingQueue:
-    """Coalesces marked probes and judges them in passes until stopped."""
+class JudgingLoop:
+    """Claims marks from the shared queue and judges them until stopped."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, *, claim_limit: int = CLAIM_LIMIT) -> None:
         self.pool = pool
-        self._pending: set[uuid.UUID] = set()
+        self.claim_limit = claim_limit
         self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._counted = 0.0
 
-    def mark(self, probe_ids: Iterable[uuid.UUID]) -> None:
-        """Ask for these probes to be judged soon (cheap; never blocks)."""
-        self._pending.update(probe_ids)
-        telemetry.HEALTH_PENDING.set(len(self._pending))
-        if self._pending:
-            self._idle.clear()
-            self._wake.set()
-
-    async def idle(self) -> None:
-        """Wait until every marked probe has been judged."""
-        await self._idle.wait()
+    def nudge(self) -> None:
+        """New marks were committed here: claim them now rather than at the next poll."""
+        self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Judge marked probes pass after pass until ``stop`` is set."""
-        stopping = asyncio.create_task(stop.wait())
-        try:
-            while not stop.is_set():
-                woken = asyncio.create_task(self._wake.wait())
-                await asyncio.wait({woken, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                woken.cancel()
-                if not stop.is_set():
-                    started = time.monotonic()
-                    await self._pass(stop)
-                    gap = PASS_EVERY_S - (time.monotonic() - started)
-                    if gap > 0:
-                        await asyncio.wait({stopping}, timeout=gap)
-        finally:
-            stopping.cancel()
+        """Judge passes until ``stop`` is set; a database outage is waited out."""
+        idle = IDLE_S[0]
+        while not stop.is_set():
+            try:
+                judged = await self.pass_once()
+                await self._count_pending()
+            except DatabaseUnavailable as exc:
+                log.warning("judging postponed: %s", exc)
+                await _wait(stop, RETRY_S)
+                continue
+            if judged:
+                idle = IDLE_S[0]
+                await _wait(stop, GATHER_S)
+            elif await self._sleep(stop, idle):
+                idle = IDLE_S[0]
+            else:
+                idle = min(2 * idle, IDLE_S[1])
 
-    async def _pass(self, stop: asyncio.Event) -> None:
+    async def pass_once(self, now: datetime | None = None) -> list[Claim]:
+        """Claim one batch and judge it (at ``now``, default the clock); what was judged."""
         self._wake.clear()
-        batch, self._pending = self._pending, set()
+        async with transaction(self.pool) as conn:
+            claims = await judging_queue.claim(conn, self.claim_limit, LEASE_S)
+        for chunk in _chunks(claims):
+            await self._judge(chunk, now or datetime.now(UTC))
+        return claims
+
+    async def drain(self, now: datetime | None = None) -> list[Claim]:
+        """Pass after pass until no mark is left to claim (tests, the CLI)."""
+        judged: list[Claim] = []
+        while claims := await self.pass_once(now):
+            judged += claims
+        return judged
+
+    async def _judge(self, claims: Sequence[Claim], now: datetime) -> None:
         started = time.perf_counter()
         try:
-            await reevaluate(self.pool, batch, datetime.now(UTC))
-        except DatabaseUnavailable as exc:
-            log.warning("health evaluation postponed: %s", exc)
-            self.mark(batch)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), RETRY_S)
-            return
+            async with transaction(self.pool) as conn:
+                changes = await judge(conn, _wanted(claims), now)
+                waited = await judging_queue.release(conn, claims)
+        except Exception:
+            with contextlib.suppress(DatabaseUnavailable):
+                async with transaction(self.pool) as conn:
+                    await judging_queue.unlease(conn, claims)
+            raise
         telemetry.HEALTH_EVAL_SECONDS.observe(time.perf_counter() - started)
-        telemetry.HEALTH_PENDING.set(len(self._pending))
-        if not self._pending:
-            self._idle.set()
+        telemetry.JUDGED.inc(len(claims))
+        for seconds in waited:
+            telemetry.JUDGING_LAG.observe(seconds)
+        _report(changes)
+
+    async def _sleep(self, stop: asyncio.Event, timeout: float) -> bool:
+        """Wait for a nudge, ``stop`` or the timeout; whether a nudge came."""
+        woken = asyncio.ensure_future(self._wake.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({woken, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        woken.cancel()
+        stopping.cancel()
+        return self._wake.is_set()
+
+    async def _count_pending(self) -> None:
+        if time.monotonic() - self._counted >= PENDING_EVERY_S:
+            self._counted = time.monotonic()
+            async with transaction(self.pool) as conn:
+                telemetry.HEALTH_PENDING.set(await judging_queue.pending(conn))
+
+
+def _wanted(claims: Sequence[Claim]) -> dict[uuid.UUID, set[str]]:
+    wanted: dict[uuid.UUID, set[str]] = {}
+    for claim in claims:
+        wanted.setdefault(claim.probe_id, set()).add(claim.location)
+    return wanted
+
+
+def _chunks(claims: Sequence[Claim]) -> list[list[Claim]]:
+    """Claims in groups of at most :data:`CHUNK` probes, a probe's claims together."""
+    by_probe = _wanted(claims)
+    probes = sorted(by_probe)
+    groups = [set(probes[i : i + CHUNK]) for i in range(0, len(probes), CHUNK)]
+    return [[c for c in claims if c.probe_id in group] for group in groups]
+
+
+def _report(changes: Sequence[Change]) -> None:
+    telemetry.HEALTH_CHANGES.inc(len(changes))
+    for change in changes:
+        log.info("health changed", extra=asdict(change))
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

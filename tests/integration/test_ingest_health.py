@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from api.services.ingest import Poster, ingest
-from api.services.judging_queue import JudgingQueue
+from api.services.judging_queue import JudgingLoop
 from api.services.sweeper import sweep_once
 from probes.result import CallResult, Outcome
 from store import health, pool
@@ -25,13 +25,11 @@ def _result(run_id: Any, outcome: Outcome = Outcome.OK, latency: float = 5.0) ->
 
 
 async def _execute(url: str, world: dict[str, Any], **kwargs: Any) -> Any:
-    """Lease the due run, 'execute' it, ingest its result and let the judging queue judge it."""
+    """Lease the due run, 'execute' it, ingest its result and let the judging loop judge it."""
     leased = await _lease(url, world)
     source = pool.create_pool(url)
     await source.open()
-    queue = JudgingQueue(source)
-    stop = asyncio.Event()
-    judging = asyncio.create_task(queue.run(stop))
+    loop = JudgingLoop(source)
     try:
         poster = Poster(
             agent_id=world["agent"],
@@ -40,13 +38,11 @@ async def _execute(url: str, world: dict[str, Any], **kwargs: Any) -> Any:
             location="ams",
         )
         items = [_result(leased[0].run_id, **kwargs)]
-        ingested = await ingest(source, queue, poster, items, skew_s=60)
+        ingested = await ingest(source, loop, poster, items, skew_s=60)
         assert ingested.probe_ids == {world["probe"]}
-        await asyncio.wait_for(queue.idle(), 30)
+        await loop.drain()
         return ingested.report
     finally:
-        stop.set()
-        await judging
         await source.close()
 
 
@@ -110,7 +106,7 @@ def test_a_replayed_or_foreign_result_is_not_stored_twice(db, run) -> None:
             location="ams",
         )
         try:
-            return (await ingest(source, JudgingQueue(source), poster, items, skew_s=60)).report
+            return (await ingest(source, JudgingLoop(source), poster, items, skew_s=60)).report
         finally:
             await source.close()
 
@@ -122,29 +118,29 @@ def test_a_replayed_or_foreign_result_is_not_stored_twice(db, run) -> None:
 
 def test_silence_turns_a_probe_unknown_on_the_sweep(db, run) -> None:
     world = run(_setup(db.url))
-    run(_execute(db.url, world))
 
-    async def age() -> None:
-        # Moved by delete and insert: an UPDATE of the time column may not cross a
-        # hypertable chunk (as it does shortly after midnight UTC).
+    async def stale_after(seconds: float) -> None:
         async with await psycopg.AsyncConnection.connect(db.url) as conn:
-            probe = (world["probe"],)
             await conn.execute(
-                "CREATE TEMP TABLE aged AS SELECT * FROM call_results WHERE probe_id = %s", probe
+                "UPDATE probes SET policy = jsonb_build_object('stale_after_s', %s::float8)"
+                " WHERE id = %s",
+                (seconds, world["probe"]),
             )
-            await conn.execute("UPDATE aged SET started_at = started_at - interval '1 hour'")
-            await conn.execute("DELETE FROM call_results WHERE probe_id = %s", probe)
-            await conn.execute("INSERT INTO call_results SELECT * FROM aged")
 
-    run(age())
+    run(stale_after(1.0))
+    run(_execute(db.url, world))
+    assert run(_state(db.url, world))[0] == "healthy"
 
-    async def sweep() -> None:
+    async def sweep() -> int:
         source = pool.create_pool(db.url)
         await source.open()
         try:
-            await sweep_once(source)
+            await asyncio.sleep(1.2)
+            marked = await sweep_once(source)
+            await JudgingLoop(source).drain()
+            return marked
         finally:
             await source.close()
 
-    run(sweep())
+    assert run(sweep()) >= 1
     assert run(_state(db.url, world))[0] == "unknown"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import uuid
 from typing import Any
 
@@ -223,13 +224,26 @@ def test_a_form_without_its_csrf_token_is_refused(editor: Person, db: Cluster) -
     assert len(_sql(db, "SELECT 1 FROM probes WHERE id = %s", probe_id)) == 1
 
 
+def _judged(db: Cluster, probe_id: str) -> None:
+    """Wait until the app's judging loop has judged the new probe (and holds no mark)."""
+    query = (
+        "SELECT (SELECT count(*) FROM probe_health WHERE probe_id = %s AND location = ''),"
+        " (SELECT count(*) FROM judging_queue WHERE probe_id = %s)"
+    )
+    deadline = time.monotonic() + 10
+    while _sql(db, query, probe_id, probe_id) != [(1, 0)]:
+        assert time.monotonic() < deadline, "the new probe was never judged"
+        time.sleep(0.05)
+
+
 def test_the_list_filters_by_kind_state_location_and_tag(editor: Person, db: Cluster) -> None:
     place = _location(db, editor)
     _make(editor, db, name="call-a", tags="voice", locations=[place])
     web, _ = _make(editor, db, kind="http", name="web-b", target="https://example.test/",
                    tags="web")  # fmt: skip
-    _sql(db, "INSERT INTO probe_health (probe_id, location, state, since, reasons, evaluated_at)"
-             " VALUES (%s, '', 'degraded', now(), '[]', now())", web)  # fmt: skip
+    _judged(db, web)  # a new probe is judged once; its state is then set by hand
+    _sql(db, "UPDATE probe_health SET state = 'degraded' WHERE probe_id = %s AND location = ''",
+         web)  # fmt: skip
 
     def names(query: str) -> list[str]:
         page = editor.client.get(editor.path(f"/probes?{query}")).text
