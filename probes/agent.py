@@ -11,7 +11,9 @@ outside its lease) is set aside in the spool's ``rejected/`` folder with the
 reason, never replayed. A run's secret is scrubbed from its result before the
 result is posted or spooled, so no spool file holds a secret. Stop it by setting
 the ``stop`` event: it stops leasing, finishes the runs in hand (up to
-``drain_timeout_s``), then posts or spools what it has.
+``drain_timeout_s``), hands back to the API the runs it could not finish (another
+agent of the location leases them at once instead of after their lease), then posts or
+spools what it has and tries the spool once more.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import uuid
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +31,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from probes.contract import IngestReport, Lease, LeasedRun, LeaseRequest, ResultBatch
+from probes.contract import (
+    IngestReport,
+    Lease,
+    LeasedRun,
+    LeaseRequest,
+    ReleaseReport,
+    ReleaseRequest,
+    ResultBatch,
+)
 from probes.kinds.checks import CallRuntime, CheckSpec, run_check
 from probes.kinds.options import parse_options
 from probes.result import CallResult
@@ -106,6 +117,7 @@ class AgentStats:
     spooled: int = 0
     replayed: int = 0
     refused: int = 0
+    released: int = 0
 
 
 class Agent:
@@ -119,7 +131,7 @@ class Agent:
         self.spool = Spool(config.spool_dir)
         self._backlog = sum(1 for _ in config.spool_dir.glob("*.json"))
         self._slots = asyncio.Semaphore(config.concurrency)
-        self._in_hand: set[asyncio.Task[None]] = set()
+        self._in_hand: dict[asyncio.Task[None], uuid.UUID] = {}
         self._outbox: list[CallResult] = []
         self._client = httpx.AsyncClient(
             base_url=config.api.rstrip("/"),
@@ -129,15 +141,16 @@ class Agent:
 
     async def run(self, stop: asyncio.Event) -> AgentStats:
         """Lease and post until ``stop`` is set; then drain and return the counters."""
-        poster = asyncio.create_task(self._post_loop(stop))
+        closing = asyncio.Event()
+        poster = asyncio.create_task(self._post_loop(stop, closing))
         try:
             await self._lease_loop(stop)
         finally:
             await self._drain()
-            poster.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poster
+            closing.set()
+            await poster
             await self._flush()
+            await self._replay()
             await self._client.aclose()
         return self.stats
 
@@ -175,8 +188,8 @@ class Agent:
 
     def _start(self, run: LeasedRun) -> None:
         task = asyncio.create_task(self._execute(run))
-        self._in_hand.add(task)
-        task.add_done_callback(self._in_hand.discard)
+        self._in_hand[task] = run.run_id
+        task.add_done_callback(self._in_hand.pop)
 
     async def _execute(self, run: LeasedRun) -> None:
         async with self._slots:
@@ -195,9 +208,12 @@ class Agent:
         self.stats.executed += 1
         self._outbox.append(result)
 
-    async def _post_loop(self, stop: asyncio.Event) -> None:
-        while True:
-            await asyncio.sleep(self.config.post_every_s)
+    async def _post_loop(self, stop: asyncio.Event, closing: asyncio.Event) -> None:
+        """Post (or spool) finished results every ``post_every_s``, replaying the spool when
+        idle; ends between passes once ``closing`` is set. Never cancelled mid-pass: a batch
+        taken from the outbox would then be neither posted nor spooled."""
+        while not closing.is_set():
+            await _sleep(closing, self.config.post_every_s)
             await self._flush()
             if not self._outbox and not stop.is_set():
                 await self._replay()
@@ -252,8 +268,29 @@ class Agent:
             self.stats.refused += len(refused)
 
     async def _drain(self) -> None:
+        """Let the runs in hand finish; cancel and hand back those still running after
+        ``drain_timeout_s``."""
         if self._in_hand:
             await asyncio.wait(set(self._in_hand), timeout=self.config.drain_timeout_s)
+        unfinished = dict(self._in_hand)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        await self._release([run for task, run in unfinished.items() if task.cancelled()])
+
+    async def _release(self, run_ids: list[uuid.UUID]) -> None:
+        """Hand runs back; if the API cannot hear it, their leases expire by themselves."""
+        for start in range(0, len(run_ids), self.config.batch_size):
+            body = ReleaseRequest(run_ids=run_ids[start : start + self.config.batch_size])
+            try:
+                response = await self._client.post(
+                    "/v1/agent/release", json=body.model_dump(mode="json")
+                )
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                log.warning("handing back %d runs failed: %s", len(body.run_ids), exc)
+                return
+            self.stats.released += ReleaseReport.model_validate_json(response.content).released
 
 
 def redacted(result: CallResult, secret: str | None) -> CallResult:

@@ -86,3 +86,20 @@ class IngestReport(BaseModel):
     duplicates: int
     rejected: list[str]
     refused: list[Refusal] = []
+
+
+class ReleaseRequest(BaseModel):
+    """An agent stopping hands back runs it leased and will not finish (added compatibly):
+    their leases expire now, so another agent of the location leases them next."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    run_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+
+
+class ReleaseReport(BaseModel):
+    """How many of the runs were handed back (the others were not this agent's to release,
+    or were complete already)."""
+
+    released: int

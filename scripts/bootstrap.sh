@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   postgresql-15 postgresql-server-dev-15 cmake dpkg-dev gcc make
-  sip-tester kamailio tshark espeak-ng sox python3-venv chromium wrk
+  sip-tester kamailio tshark espeak-ng sox python3-venv chromium wrk caddy faketime
 )
 
 missing=()
@@ -22,6 +22,7 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 # Debian starts a system cluster on 5432 at install; ours runs on its own port, so leave it.
+# Likewise caddy's own service (port 80, under systemd): `callprobe cluster` runs its own Caddy.
 
 bash scripts/install-timescaledb.sh
 

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from api.cli.terminal import err_console, fail
+from api.logs import configure as configure_logging
 from api.settings import get_settings
 
 AGENT_TOKEN_ENV = "CALLPROBE_AGENT_TOKEN"  # noqa: S105 - a variable's name, not a token
@@ -33,6 +34,12 @@ def agent(
     concurrency: Annotated[int, typer.Option(help="Runs at once", min=1, max=512)] = 16,
     calls: Annotated[bool, typer.Option(help="Start the call engine for sip_call probes")] = True,
     spool: Annotated[Path | None, typer.Option(help="Spool directory")] = None,
+    drain_timeout: Annotated[
+        float,
+        typer.Option(
+            help="On SIGTERM, seconds running calls may take before they are handed back", min=0
+        ),
+    ] = 30.0,
     token: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Lease due runs from the API, run them here, post results (spooled while it is away).
@@ -54,6 +61,7 @@ def agent(
     except InsecureApiUrl as exc:
         fail(str(exc))
     settings = get_settings()
+    configure_logging(settings.log_format)
     config = AgentConfig(
         api=api,
         token=_agent_token(token_file),
@@ -62,6 +70,7 @@ def agent(
         concurrency=concurrency,
         idle_poll_s=settings.agent_poll_s,
         allow_insecure_http=allow_insecure_http,
+        drain_timeout_s=drain_timeout,
     )
     try:
         stats = asyncio.run(run_agent(settings, config, with_calls=calls))

@@ -1,7 +1,9 @@
-"""Routes agents use: lease due runs, post results (the contract in probes/contract.py)."""
+"""Routes agents use: lease due runs, post results, hand back runs when stopping (the
+contract in probes/contract.py)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Annotated
 
@@ -12,10 +14,18 @@ from api.security.auth import AgentPrincipal, require_agent
 from api.security.crypto import decrypt_secret
 from api.services.ingest import Poster, ingest
 from api.state import State
-from probes.contract import IngestReport, Lease, LeaseRequest, ResultBatch
+from probes.contract import (
+    IngestReport,
+    Lease,
+    LeaseRequest,
+    ReleaseReport,
+    ReleaseRequest,
+    ResultBatch,
+)
 from store import agents, runs
 
 router = APIRouter(prefix="/v1/agent", tags=["agents"])
+log = logging.getLogger(__name__)
 
 Agent = Annotated[AgentPrincipal, Depends(require_agent)]
 
@@ -66,4 +76,20 @@ async def post_results(body: ResultBatch, agent: Agent, st: State) -> IngestRepo
     )
     skew_s = st.settings.result_clock_skew_s
     ingested = await ingest(st.pool, st.judging, poster, body.results, skew_s=skew_s)
+    for refused in ingested.report.refused:
+        run_id = None if refused.run_id is None else str(refused.run_id)
+        log.info("result refused: %s", refused.reason, extra={"run_id": run_id})
     return ingested.report
+
+
+@router.post("/release", response_model=ReleaseReport)
+async def release(body: ReleaseRequest, agent: Agent, st: State) -> ReleaseReport:
+    """Hand back runs this agent leased and will not finish (it is stopping): their leases
+    expire now, so another agent of the location leases them at its next poll. Runs that
+    are not this agent's, or are complete, are left alone."""
+    holder = runs.Holder(
+        project_id=agent.project_id, location_id=agent.location_id, agent_id=agent.agent_id
+    )
+    async with st.statement() as conn:
+        released = await runs.release_runs(conn, body.run_ids, holder)
+    return ReleaseReport(released=released)

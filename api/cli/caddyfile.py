@@ -1,0 +1,93 @@
+"""The reverse proxy's configuration: a Caddyfile for Caddy 2.6 (Debian bookworm's).
+
+A pure function of the upstream addresses and ports, shared by ``callprobe cluster``
+and the container images (``docker/``). Caddy load-balances to the API processes,
+checks each one's readiness, retries a request on another upstream while one is down,
+passes ``X-Forwarded-For``/``-Proto`` (it replaces what a client sent), sets
+``X-Request-ID`` when the client sent none, and terminates TLS for verified custom
+status-page domains only: on-demand certificates, asked for at the API's
+``/v1/public/domains/allowed``. ``internal_issuer`` signs them with Caddy's own local CA
+(no ACME reachable here); production removes that one ``issuer internal`` line and Caddy
+uses Let's Encrypt / ZeroSSL through ACME.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ASK_PATH = "/v1/public/domains/allowed"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProxyConfig:
+    """Where the proxy listens and what it forwards to."""
+
+    upstreams: Sequence[str]
+    """The API processes, ``host:port`` each."""
+    http_port: int = 80
+    https_port: int = 443
+    bind: str | None = None
+    """Listen on this address only (None: every interface)."""
+    health_uri: str = "/readyz"
+    internal_issuer: bool = True
+    try_duration_s: float = 5.0
+
+
+def caddyfile(config: ProxyConfig) -> str:
+    """The Caddyfile text (``caddy run --config FILE --adapter caddyfile``)."""
+    if not config.upstreams:
+        raise ValueError("the proxy needs at least one upstream")
+    return "\n".join([*_globals(config), "", *_upstreams(config), "", *_sites(config), ""])
+
+
+def _globals(config: ProxyConfig) -> list[str]:
+    bind = [f"\tdefault_bind {config.bind}"] if config.bind else []
+    ask_host = config.bind or "127.0.0.1"
+    return [
+        "{",
+        "\tadmin off",
+        f"\thttp_port {config.http_port}",
+        f"\thttps_port {config.https_port}",
+        *bind,
+        "\tskip_install_trust",
+        "\ton_demand_tls {",
+        f"\t\task http://{ask_host}:{config.http_port}{ASK_PATH}",
+        "\t}",
+        "}",
+    ]
+
+
+def _upstreams(config: ProxyConfig) -> list[str]:
+    return [
+        "(upstreams) {",
+        "\t@no_request_id not header X-Request-ID *",
+        "\trequest_header @no_request_id X-Request-ID {http.request.uuid}",
+        f"\treverse_proxy {' '.join(config.upstreams)} {{",
+        "\t\tlb_policy round_robin",
+        f"\t\tlb_try_duration {config.try_duration_s:g}s",
+        "\t\tlb_try_interval 100ms",
+        "\t\tfail_duration 10s",
+        f"\t\thealth_uri {config.health_uri}",
+        "\t\thealth_interval 1s",
+        "\t\thealth_timeout 2s",
+        "\t}",
+        "}",
+    ]
+
+
+def _sites(config: ProxyConfig) -> list[str]:
+    issuer = ["\t\tissuer internal"] if config.internal_issuer else []
+    return [
+        "http:// {",
+        "\timport upstreams",
+        "}",
+        "",
+        "https:// {",
+        "\ttls {",
+        "\t\ton_demand",
+        *issuer,
+        "\t}",
+        "\timport upstreams",
+        "}",
+    ]

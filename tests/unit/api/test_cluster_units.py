@@ -1,0 +1,76 @@
+"""The cluster's pure parts: the Caddyfile (adapted by the real Caddy to its JSON, so a
+syntax Caddy 2.6 refuses fails here) and the ``--agents`` notation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.cli.caddyfile import ASK_PATH, ProxyConfig, caddyfile
+from api.cli.cluster_plan import parse_agents
+
+CADDY = shutil.which("caddy")
+
+
+def _adapted(config: ProxyConfig, tmp_path: Path) -> dict[str, Any]:
+    assert CADDY is not None
+    path = tmp_path / "Caddyfile"
+    path.write_text(caddyfile(config))
+    done = subprocess.run(
+        [CADDY, "adapt", "--config", str(path), "--adapter", "caddyfile"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    adapted: dict[str, Any] = json.loads(done.stdout)
+    return adapted
+
+
+@pytest.mark.skipif(CADDY is None, reason="caddy is not installed (scripts/bootstrap.sh)")
+def test_caddy_reads_the_caddyfile_as_meant(tmp_path: Path) -> None:
+    config = ProxyConfig(upstreams=["127.0.0.1:18400", "127.0.0.1:18401"], http_port=18480,
+                         https_port=18443, bind="127.0.0.1")  # fmt: skip
+    adapted = _adapted(config, tmp_path)
+    servers = adapted["apps"]["http"]["servers"].values()
+    assert sorted(a for s in servers for a in s["listen"]) == [
+        "127.0.0.1:18443", "127.0.0.1:18480",
+    ]  # fmt: skip
+    proxy = next(iter(servers))["routes"][-1]["handle"][0]
+    assert [u["dial"] for u in proxy["upstreams"]] == list(config.upstreams)
+    assert proxy["health_checks"]["active"]["uri"] == "/readyz"
+    assert proxy["load_balancing"]["try_duration"] == 5_000_000_000
+    tls = adapted["apps"]["tls"]["automation"]
+    assert tls["on_demand"]["ask"] == f"http://127.0.0.1:18480{ASK_PATH}"
+    assert tls["policies"] == [{"issuers": [{"module": "internal"}], "on_demand": True}]
+    assert adapted["admin"] == {"disabled": True}
+
+
+@pytest.mark.skipif(CADDY is None, reason="caddy is not installed (scripts/bootstrap.sh)")
+def test_production_drops_one_line_for_acme(tmp_path: Path) -> None:
+    internal = caddyfile(ProxyConfig(upstreams=["api:8080"])).splitlines()
+    acme = caddyfile(ProxyConfig(upstreams=["api:8080"], internal_issuer=False)).splitlines()
+    assert [line for line in internal if line not in acme] == ["\t\tissuer internal"]
+    policy = _adapted(ProxyConfig(upstreams=["api:8080"], internal_issuer=False), tmp_path)
+    assert policy["apps"]["tls"]["automation"]["policies"] == [{"on_demand": True}]
+
+
+def test_a_proxy_needs_an_upstream() -> None:
+    with pytest.raises(ValueError, match="upstream"):
+        caddyfile(ProxyConfig(upstreams=[]))
+
+
+@pytest.mark.parametrize(
+    ("text", "agents"),
+    [("ams:2,fra:1", {"ams": 2, "fra": 1}), ("local", {"local": 1}), (" a:3 , ", {"a": 3})],
+)
+def test_agents_per_location(text: str, agents: dict[str, int]) -> None:
+    assert parse_agents(text) == agents
+
+
+@pytest.mark.parametrize("text", [":2", "ams:two", "ams:-1"])
+def test_bad_agent_lists_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="LOCATION"):
+        parse_agents(text)
