@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,24 @@ def listening() -> Iterator[int]:
         server.close()
 
 
+@contextlib.contextmanager
+def black_hole() -> Iterator[str]:
+    """A local ``host:port`` where a TCP connect hangs until the probe's timeout.
+
+    This host's network answers every outside connect (``BLACK_HOLE`` connects at once
+    here), so: a listener with a backlog of 0 whose one queue place is taken, never
+    accepting: the kernel drops every further SYN."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    filler = socket.create_connection(server.getsockname())
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        filler.close()
+        server.close()
+
+
 def env(url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of every process: short grace, poll and sweep for quick runs."""
     return {
@@ -69,9 +87,11 @@ def env(url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def _callprobe(*args: str, environ: dict[str, str]) -> subprocess.Popen[bytes]:
+def _callprobe(
+    *args: str, environ: dict[str, str], prefix: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "api", *args],
+        [*prefix, sys.executable, "-m", "api", *args],
         env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -115,10 +135,18 @@ class World:
 
 
 def setup(
-    base: str, target_port: int, probes: int, interval_s: int, *, black_hole_every: int
+    base: str,
+    target_port: int,
+    probes: int,
+    interval_s: int,
+    *,
+    black_hole_every: int,
+    policy: dict[str, Any] | None = None,
+    black_hole: str = BLACK_HOLE,
 ) -> World:
-    """A project with two locations of two agents each, and ``probes`` TCP probes at both;
-    every ``black_hole_every``-th probe targets a black hole."""
+    """A project with two locations of two agents each, and ``probes`` TCP probes at both
+    (``policy``: their judging policy, a quorum of 2 unless given); every
+    ``black_hole_every``-th probe targets ``black_hole``."""
     admin = {"Authorization": f"Bearer {ADMIN}"}
     created = httpx.post(f"{base}/v1/projects", json={"name": "platform"}, headers=admin)
     created.raise_for_status()
@@ -135,31 +163,53 @@ def setup(
             agent.raise_for_status()
             world.tokens.setdefault(location, []).append(agent.json()["token"])
             world.agent_ids.setdefault(location, []).append(agent.json()["id"])
-    with httpx.Client(base_url=base, headers=key, timeout=30) as client:
-        for n in range(probes):
-            target = BLACK_HOLE if n % black_hole_every == 0 else f"127.0.0.1:{target_port}"
-            probe = {
-                "name": f"tcp {n}",
-                "kind": "tcp",
-                "target": target,
-                "interval_s": interval_s,
-                "timeout_s": 2,
-                "locations": list(LOCATIONS),
-                "policy": {"quorum": 2},
-            }
-            client.post("/v1/probes", json=probe).raise_for_status()
+    target = f"127.0.0.1:{target_port}"
+    add_probes(base, key, target, probes, interval_s, black_hole_every, black_hole, policy)
     return world
 
 
+def add_probes(
+    base: str,
+    key: dict[str, str],
+    target: str,
+    probes: int,
+    interval_s: int,
+    black_hole_every: int,
+    black_hole: str,
+    policy: dict[str, Any] | None = None,
+) -> None:
+    """``probes`` TCP probes at both locations, at ``target`` but every
+    ``black_hole_every``-th at ``black_hole``."""
+    with httpx.Client(base_url=base, headers=key, timeout=30) as client:
+        for n in range(probes):
+            probe = {
+                "name": f"tcp {n}",
+                "kind": "tcp",
+                "target": black_hole if n % black_hole_every == 0 else target,
+                "interval_s": interval_s,
+                "timeout_s": 2,
+                "locations": list(LOCATIONS),
+                "policy": policy or {"quorum": 2},
+            }
+            client.post("/v1/probes", json=probe).raise_for_status()
+
+
 def agent(
-    world: World, location: str, n: int, ports: tuple[int, int], environ: dict[str, str], tmp: Path
+    world: World,
+    location: str,
+    n: int,
+    ports: tuple[int, int],
+    environ: dict[str, str],
+    tmp: Path,
+    prefix: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """Start the location's ``n``-th agent, talking to API ``n``, with its own spool."""
+    """Start the location's ``n``-th agent, talking to API ``n``, with its own spool
+    (``prefix``: a command it runs under, such as ``faketime -f +30s``)."""
     spool = tmp / f"spool-{location}-{n}"
     command = ["agent", "--api", f"http://127.0.0.1:{ports[n]}", "--location", location]
     command += ["--no-calls", "--spool", str(spool)]
     token = {"CALLPROBE_AGENT_TOKEN": world.tokens[location][n]}
-    return _callprobe(*command, environ={**environ, **token})
+    return _callprobe(*command, environ={**environ, **token}, prefix=prefix)
 
 
 def agents(
@@ -169,15 +219,18 @@ def agents(
     return [agent(world, loc, n, ports, environ, tmp) for loc in LOCATIONS for n in range(2)]
 
 
-def wait_until_holding(url: str, agent_id: str, timeout: float = 30) -> None:
-    """Wait until the agent holds an unfinished black-hole lease (it lasts the timeout)."""
+def wait_until_holding(
+    url: str, agent_id: str, timeout: float = 30, target: str = BLACK_HOLE
+) -> None:
+    """Wait until the agent holds an unfinished lease of ``target`` (a black hole's lasts
+    the timeout)."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             held = conn.execute(
                 "SELECT count(*) FROM runs WHERE leased_by = %s AND completed_at IS NULL"
                 " AND lease_expires > now() AND target = %s",
-                (agent_id, BLACK_HOLE),
+                (agent_id, target),
             ).fetchone()
             if held and held[0]:
                 return

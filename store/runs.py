@@ -4,8 +4,13 @@ Leasing is one transaction of row locks taken with ``FOR UPDATE SKIP LOCKED``,
 so any number of agents and API replicas can lease at once and a due slot is
 handed out exactly once (``runs`` is also unique per slot). A lease lasts the
 run's timeout (plus talk and scoring time for calls) plus a grace; one that
-expires without a result is handed out again with the same ``run_id``, and from
-then on only its new holder's result counts.
+expires without a result is handed out again with the same ``run_id``. Every agent
+that ever held a run may deliver its result, late too (an agent cut off from the API
+replays its spool): the first result wins, later ones are duplicates, and agents that
+never held the run are refused. A result's start is kept on the server's clock: the
+agent's ``started_at`` bounded by the run's first lease and the moment it arrived, so
+an agent whose clock is off by less than the accepted skew neither loses results nor
+misplaces them in time.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class CompletedRun:
     target: str
     due_at: datetime
     leased_at: datetime
+    started_at: datetime
+    """The result's start on the server's clock (see the module docstring)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -79,6 +86,10 @@ WITH expired AS (
 ), reissued AS (
     UPDATE runs r
     SET leased_at = now(), leased_by = %(agent)s, attempts = r.attempts + 1,
+        earlier_holders = CASE WHEN r.leased_by IS NULL OR r.leased_by = %(agent)s
+            OR r.leased_by = ANY(r.earlier_holders) THEN r.earlier_holders
+            ELSE r.earlier_holders || r.leased_by END,
+        first_leased_at = coalesce(r.first_leased_at, r.leased_at),
         lease_expires = now() + make_interval(secs => p.timeout_s + %(grace)s + CASE
             WHEN p.kind = 'sip_call' THEN coalesce((p.options->>'talk_s')::float, 10) + 30
             ELSE 0 END)
@@ -106,9 +117,9 @@ WITH expired AS (
                   THEN coalesce((p.options->>'talk_s')::float, 10) + 30 ELSE 0 END AS run_s
 ), inserted AS (
     INSERT INTO runs (project_id, probe_id, location_id, target, due_at, leased_at, leased_by,
-                      lease_expires)
+                      lease_expires, first_leased_at)
     SELECT project_id, probe_id, location_id, target, due_at, now(), %(agent)s,
-           now() + make_interval(secs => run_s + %(grace)s)
+           now() + make_interval(secs => run_s + %(grace)s), now()
     FROM advanced
     ON CONFLICT DO NOTHING
     RETURNING run_id, probe_id, target, due_at, lease_expires, attempts
@@ -120,20 +131,27 @@ JOIN probes p ON p.id = l.probe_id
 ORDER BY l.due_at
 """
 
-# Completes what this agent holds, when the result started within the lease, and
-# gives every posted run of the agent's a verdict (the SELECT reads the snapshot
-# before the UPDATE; a run completed meanwhile by a concurrent post fails the
-# UPDATE's own ``completed_at IS NULL`` and is a duplicate). A run not leased to
-# the agent (never leased, another agent's, re-issued to another) has no row.
+# Completes the posted runs this agent holds or held, when the result started within
+# [first lease - skew, now + skew], and gives every such run a verdict (the SELECT reads
+# the snapshot before the UPDATE; a run completed meanwhile by a concurrent post fails
+# the UPDATE's own ``completed_at IS NULL`` and is a duplicate). A run never leased to
+# the agent has no row. Runs leased before migration 0012 have no first_leased_at:
+# their window starts at the current lease, as it did then.
 _COMPLETE = """
 WITH posted AS (
     SELECT * FROM unnest(%(ids)s::uuid[], %(started)s::timestamptz[]) AS p (run_id, started_at)
-), mine AS (
-    SELECT r.run_id, r.completed_at IS NOT NULL AS done_before,
-           p.started_at BETWEEN r.leased_at - make_interval(secs => %(skew)s)
-                            AND now() + make_interval(secs => %(skew)s) AS in_lease
+), held AS (
+    SELECT r.run_id, r.completed_at IS NOT NULL AS done_before, p.started_at,
+           coalesce(r.first_leased_at, r.leased_at) AS since
     FROM runs r JOIN posted p ON p.run_id = r.run_id
-    WHERE r.project_id = %(project)s AND r.location_id = %(location)s AND r.leased_by = %(agent)s
+    WHERE r.project_id = %(project)s AND r.location_id = %(location)s
+      AND (r.leased_by = %(agent)s OR %(agent)s = ANY(r.earlier_holders))
+), mine AS (
+    SELECT run_id, done_before,
+           started_at BETWEEN since - make_interval(secs => %(skew)s)
+                          AND now() + make_interval(secs => %(skew)s) AS in_lease,
+           least(greatest(started_at, since), now()) AS measured_at
+    FROM held
 ), done AS (
     UPDATE runs r SET completed_at = now()
     FROM mine m
@@ -144,7 +162,7 @@ SELECT m.run_id,
        CASE WHEN d.run_id IS NOT NULL THEN 'completed'
             WHEN m.done_before OR m.in_lease THEN 'duplicate'
             ELSE 'outside_lease' END AS verdict,
-       d.probe_id, d.target, d.due_at, d.leased_at
+       d.probe_id, d.target, d.due_at, d.leased_at, m.measured_at
 FROM mine m LEFT JOIN done d ON d.run_id = m.run_id
 """
 
@@ -169,10 +187,12 @@ async def complete_runs(
     holder: Holder,
     skew_s: float,
 ) -> Completion:
-    """Complete the posted runs (run id -> the result's ``started_at``) the agent holds.
+    """Complete the posted runs (run id -> the result's ``started_at``) the agent holds
+    or held.
 
-    A run counts only when leased to ``holder`` (its project, location and agent)
-    and its result started in ``[leased_at - skew_s, now + skew_s]``.
+    A run counts only when ``holder`` (its project, location and agent) holds or held
+    it, its result started in ``[first leased - skew_s, now + skew_s]`` and no other
+    result completed it first.
     """
     params = {
         "ids": list(started),
@@ -183,7 +203,7 @@ async def complete_runs(
         "skew": skew_s,
     }
     completion = Completion()
-    for run_id, verdict, probe_id, target, due_at, leased_at in await (
+    for run_id, verdict, probe_id, target, due_at, leased_at, started_at in await (
         await conn.execute(_COMPLETE, params)
     ).fetchall():
         if verdict == "completed":
@@ -194,6 +214,7 @@ async def complete_runs(
                     target=target,
                     due_at=due_at,
                     leased_at=leased_at,
+                    started_at=started_at,
                 )
             )
         elif verdict == "duplicate":
@@ -201,3 +222,24 @@ async def complete_runs(
         else:
             completion.outside_lease.add(run_id)
     return completion
+
+
+_RELEASE = """
+UPDATE runs SET lease_expires = now()
+WHERE run_id = ANY(%(ids)s::uuid[]) AND project_id = %(project)s
+  AND location_id = %(location)s AND leased_by = %(agent)s
+  AND completed_at IS NULL AND lease_expires > now()
+RETURNING run_id
+"""
+
+
+async def release_runs(conn: AsyncConn, run_ids: list[uuid.UUID], holder: Holder) -> int:
+    """Hand back the runs of ``run_ids`` that ``holder`` holds and has not completed: their
+    lease expires now, so the location's next lease re-issues them. How many were."""
+    params = {
+        "ids": run_ids,
+        "project": holder.project_id,
+        "location": holder.location_id,
+        "agent": holder.agent_id,
+    }
+    return len(await (await conn.execute(_RELEASE, params)).fetchall())
