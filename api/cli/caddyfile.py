@@ -4,7 +4,8 @@ A pure function of the upstream addresses and ports, shared by ``callprobe clust
 and the container images (``docker/``). Caddy load-balances to the API processes,
 checks each one's readiness, retries a request on another upstream while one is down,
 passes ``X-Forwarded-For``/``-Proto`` (it replaces what a client sent), sets
-``X-Request-ID`` when the client sent none, and terminates TLS for verified custom
+``X-Request-ID`` when the client sent none, answers 503 with ``Retry-After`` when no
+replica is ready, and terminates TLS for verified custom
 status-page domains only: on-demand certificates, asked for at the API's
 ``/v1/public/domains/allowed``. ``internal_issuer`` signs them with Caddy's own local CA
 (no ACME reachable here); production removes that one ``issuer internal`` line and Caddy
@@ -17,6 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 ASK_PATH = "/v1/public/domains/allowed"
+RETRY_AFTER_S = 5
+UNAVAILABLE_BODY = (
+    '{"error": {"code": "unavailable", "message": "no API replica is ready (the database may'
+    ' be restarting); try again shortly", "details": []}}'
+)
+"""What the proxy answers when no replica can take a request (each one's ``/readyz`` says
+503 while its database is away): the API's own error shape and ``Retry-After``, so
+clients back off as they do for a replica's 503."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -71,6 +80,12 @@ def _upstreams(config: ProxyConfig) -> list[str]:
         f"\t\thealth_uri {config.health_uri}",
         "\t\thealth_interval 1s",
         "\t\thealth_timeout 2s",
+        "\t}",
+        "\thandle_errors {",
+        "\t\t@unavailable expression `{err.status_code} in [502, 503, 504]`",
+        f"\t\theader @unavailable Retry-After {RETRY_AFTER_S}",
+        "\t\theader @unavailable Content-Type application/json",
+        f"\t\trespond @unavailable `{UNAVAILABLE_BODY}` 503",
         "\t}",
         "}",
     ]

@@ -4,14 +4,18 @@ syntax Caddy 2.6 refuses fails here) and the ``--agents`` notation."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from api.cli.caddyfile import ASK_PATH, ProxyConfig, caddyfile
+from api.cli.caddyfile import ASK_PATH, RETRY_AFTER_S, ProxyConfig, caddyfile
 from api.cli.cluster_plan import parse_agents
 
 CADDY = shutil.which("caddy")
@@ -74,3 +78,38 @@ def test_agents_per_location(text: str, agents: dict[str, int]) -> None:
 def test_bad_agent_lists_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="LOCATION"):
         parse_agents(text)
+
+
+@pytest.mark.skipif(CADDY is None, reason="caddy is not installed (scripts/bootstrap.sh)")
+def test_with_no_replica_ready_the_proxy_answers_503_with_retry_after(tmp_path: Path) -> None:
+    """A real Caddy whose one upstream never answers (as when every replica's /readyz says
+    503 while the database restarts): the client gets the API's error shape and a pause."""
+    assert CADDY is not None
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    config = ProxyConfig(upstreams=[f"127.0.0.1:{dead}"], http_port=18496, https_port=18497,
+                         bind="127.0.0.1", try_duration_s=0.5)  # fmt: skip
+    path = tmp_path / "Caddyfile"
+    path.write_text(caddyfile(config))
+    environ = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    caddy = subprocess.Popen([CADDY, "run", "--config", str(path), "--adapter", "caddyfile"],
+                             env=environ, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        answer = _first_answer("http://127.0.0.1:18496/v1/agent/lease")
+    finally:
+        caddy.terminate()
+        caddy.wait(10)
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == str(RETRY_AFTER_S)
+    assert answer.json()["error"]["code"] == "unavailable"
+
+
+def _first_answer(url: str) -> httpx.Response:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return httpx.post(url, timeout=5)
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "caddy never answered"
+            time.sleep(0.1)
