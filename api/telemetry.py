@@ -27,6 +27,6 @@ JUDGED = Counter("callprobe_judging_marks", "Marks (probe, location) judged by t
 JUDGING_LAG = Histogram(
     "callprobe_judging_lag_seconds",
     "From a mark (results committed, or a deadline swept) to its judgement's commit.",
-    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0),
 )
 HEALTH_CHANGES = Counter("callprobe_health_transitions", "Probe health transitions recorded.")
