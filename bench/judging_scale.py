@@ -12,6 +12,8 @@
    ingest's marks are (timed: the cost of a reported pair).
 4. The new sweep: the pairs past their deadline marked and judged; timed, with the
    number of evaluations; then a sweep with nothing due.
+
+What a reported pair costs at many locations, with a profile: ``bench.judging_throughput``.
 """
 
 from __future__ import annotations

@@ -79,9 +79,12 @@ SELECT probe_id, location, state, since, reasons, evaluated_at
 FROM probe_health WHERE probe_id = ANY(%(ids)s)
 """
 
+# One statement for the whole batch (an upsert per row was a round trip per state).
 _SAVE_HEALTH = """
 INSERT INTO probe_health AS h (probe_id, location, state, since, reasons, evaluated_at)
-VALUES (%(probe)s, %(location)s, %(state)s, %(at)s, %(reasons)s, %(evaluated)s)
+SELECT * FROM unnest(%(probes)b::uuid[], %(locations)b::text[], %(states)b::text[],
+                     %(at)b::timestamptz[], %(reasons)b::jsonb[], %(evaluated)b::timestamptz[])
+ORDER BY 1, 2
 ON CONFLICT (probe_id, location) DO UPDATE SET
     since = CASE WHEN h.state = excluded.state THEN h.since ELSE excluded.since END,
     state = excluded.state, reasons = excluded.reasons, evaluated_at = excluded.evaluated_at
@@ -111,22 +114,19 @@ async def health_rows(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> list[H
 
 
 async def save_health(conn: AsyncConn, states: Mapping[uuid.UUID, Sequence[StateRecord]]) -> None:
-    """Upsert probes' states (one pipelined batch); ``since`` moves only when a state changes."""
-    params = [
-        {
-            "probe": probe_id,
-            "location": s.location,
-            "state": s.state,
-            "at": s.at,
-            "reasons": Jsonb(s.reasons),
-            "evaluated": s.evaluated_at,
+    """Upsert probes' states (one statement: a location at most once a probe); ``since``
+    moves only when a state changes."""
+    rows = [(probe_id, s) for probe_id, records in states.items() for s in records]
+    if rows:
+        params = {
+            "probes": [probe_id for probe_id, _ in rows],
+            "locations": [s.location for _, s in rows],
+            "states": [s.state for _, s in rows],
+            "at": [s.at for _, s in rows],
+            "reasons": [Jsonb(s.reasons) for _, s in rows],
+            "evaluated": [s.evaluated_at for _, s in rows],
         }
-        for probe_id, records in states.items()
-        for s in records
-    ]
-    if params:
-        async with conn.cursor() as cur:
-            await cur.executemany(_SAVE_HEALTH, params)
+        await conn.execute(_SAVE_HEALTH, params)
 
 
 async def lock_probes(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> None:

@@ -49,7 +49,7 @@ RETURNING q.probe_id, q.location, q.marked_at
 
 _RELEASE = """
 DELETE FROM judging_queue q
-USING unnest(%(probes)s::uuid[], %(locations)s::text[], %(marked)s::timestamptz[])
+USING unnest(%(probes)b::uuid[], %(locations)b::text[], %(marked)b::timestamptz[])
     AS c(probe_id, location, marked_at)
 WHERE q.probe_id = c.probe_id AND q.location = c.location AND q.marked_at = c.marked_at
 RETURNING extract(epoch FROM clock_timestamp() - q.marked_at)::float8

@@ -9,7 +9,7 @@ only the locations that reported and combines them with the others' kept verdict
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,15 +32,23 @@ class Kept:
     due_at: datetime | None
 
 
+# The probes' kept verdicts but those of the pairs named (judging re-reads them anyway).
 _READ = """
-SELECT probe_id, location, state, reasons, newest_at, oldest_at FROM location_verdicts
-WHERE probe_id = ANY(%(ids)s)
+SELECT v.probe_id, v.location, v.state, v.reasons, v.newest_at, v.oldest_at
+FROM location_verdicts v
+WHERE v.probe_id = ANY(%(ids)b) AND NOT EXISTS (
+    SELECT FROM unnest(%(probes)b::uuid[], %(locations)b::text[]) AS s(probe_id, location)
+    WHERE s.probe_id = v.probe_id AND s.location = v.location)
 """
 
+# One statement for the whole batch (an upsert per row was a round trip per pair).
 _SAVE = """
 INSERT INTO location_verdicts AS v
     (probe_id, location, state, reasons, newest_at, oldest_at, due_at)
-VALUES (%(probe)s, %(location)s, %(state)s, %(reasons)s, %(newest)s, %(oldest)s, %(due)s)
+SELECT * FROM unnest(%(probes)b::uuid[], %(locations)b::text[], %(states)b::text[],
+                     %(reasons)b::jsonb[], %(newest)b::timestamptz[],
+                     %(oldest)b::timestamptz[], %(due)b::timestamptz[])
+ORDER BY 1, 2
 ON CONFLICT (probe_id, location) DO UPDATE SET
     state = excluded.state, reasons = excluded.reasons, newest_at = excluded.newest_at,
     oldest_at = excluded.oldest_at, due_at = excluded.due_at
@@ -48,7 +56,7 @@ ON CONFLICT (probe_id, location) DO UPDATE SET
 
 _DROP = """
 DELETE FROM location_verdicts v
-USING unnest(%(probes)s::uuid[], %(locations)s::text[]) AS d(probe_id, location)
+USING unnest(%(probes)b::uuid[], %(locations)b::text[]) AS d(probe_id, location)
 WHERE v.probe_id = d.probe_id AND v.location = d.location
 """
 
@@ -75,12 +83,17 @@ SELECT count(*) FROM cleared
 
 
 async def kept(
-    conn: AsyncConn, probe_ids: Sequence[uuid.UUID]
+    conn: AsyncConn, probe_ids: Sequence[uuid.UUID], skip: Collection[tuple[uuid.UUID, str]] = ()
 ) -> dict[uuid.UUID, dict[str, Settled]]:
-    """The kept verdicts of the probes' locations."""
+    """The kept verdicts of the probes' locations, but those of the ``skip`` pairs."""
     found: dict[uuid.UUID, dict[str, Settled]] = {p: {} for p in probe_ids}
+    params = {
+        "ids": list(probe_ids),
+        "probes": [p for p, _ in skip],
+        "locations": [loc for _, loc in skip],
+    }
     async with conn.cursor() as cur:
-        await cur.execute(_READ, {"ids": list(probe_ids)})
+        await cur.execute(_READ, params)
         for probe_id, location, state, reasons, newest, oldest in await cur.fetchall():
             verdict = (State(state), tuple(map(reason_of, reasons)))
             found[probe_id][location] = Settled(verdict=verdict, newest=newest, oldest=oldest)
@@ -88,12 +101,11 @@ async def kept(
 
 
 async def save(conn: AsyncConn, rows: Sequence[Kept]) -> None:
-    """Write (one pipelined batch) or delete the given locations' verdicts."""
+    """Write (one statement) or delete the given locations' verdicts."""
     gone = [row for row in rows if row.settled is None]
-    params = [_params(row, row.settled) for row in rows if row.settled is not None]
-    if params:
-        async with conn.cursor() as cur:
-            await cur.executemany(_SAVE, params)
+    kept_rows = [(row, row.settled) for row in rows if row.settled is not None]
+    if kept_rows:
+        await conn.execute(_SAVE, _columns(kept_rows))
     if gone:
         drop = {"probes": [r.probe_id for r in gone], "locations": [r.location for r in gone]}
         await conn.execute(_DROP, drop)
@@ -105,14 +117,13 @@ async def mark_due(conn: AsyncConn, now: datetime, limit: int) -> int:
     return int(row[0]) if row else 0
 
 
-def _params(row: Kept, settled: Settled) -> dict[str, object]:
-    state, reasons = settled.verdict
+def _columns(rows: Sequence[tuple[Kept, Settled]]) -> dict[str, list[object]]:
     return {
-        "probe": row.probe_id,
-        "location": row.location,
-        "state": state.value,
-        "reasons": Jsonb([reason_json(r) for r in reasons]),
-        "newest": settled.newest,
-        "oldest": settled.oldest,
-        "due": row.due_at,
+        "probes": [row.probe_id for row, _ in rows],
+        "locations": [row.location for row, _ in rows],
+        "states": [settled.verdict[0].value for _, settled in rows],
+        "reasons": [Jsonb([reason_json(r) for r in settled.verdict[1]]) for _, settled in rows],
+        "newest": [settled.newest for _, settled in rows],
+        "oldest": [settled.oldest for _, settled in rows],
+        "due": [row.due_at for row, _ in rows],
     }

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from psycopg import sql
-from psycopg.rows import kwargs_row
 
 from probes.result import CallResult, Outcome
 from store.pool import AsyncConn
-from store.results import to_result
 from thresholds.judge import Observation
 
 NOT_ATTEMPTED = (Outcome.INVALID_INPUT, Outcome.ENGINE_ERROR)
@@ -21,18 +21,18 @@ NOT_COMPLETED = (Outcome.DROPPED, Outcome.NEGOTIATION_FAILED)
 """Answered calls that are not completed sessions (RFC 6076 SCR)."""
 
 HISTORY_COLUMNS: tuple[str, ...] = (
-    *("run_id", "probe", "probe_id", "location", "kind", "target", "started_at", "outcome"),
-    *("sip_status", "status_code", "pesq_mos", "emodel_mos", "r_factor", "jitter_ms"),
-    *("rx_loss_pct", "tx_loss_pct", "rtt_ms", "pdd_ms", "setup_ms", "register_ms"),
-    *("latency_ms", "load_cpu", "load_ram"),
+    *("run_id", "location", "kind", "started_at", "outcome", "sip_status", "status_code"),
+    *("pesq_mos", "emodel_mos", "r_factor", "jitter_ms", "rx_loss_pct", "tx_loss_pct"),
+    *("rtt_ms", "pdd_ms", "setup_ms", "register_ms", "latency_ms", "load_cpu", "load_ram"),
 )
-"""The columns health evaluation reads (the rest of a result keeps its defaults)."""
+"""The columns an observation is made of, in :func:`observation_of`'s order."""
 
 # The newest ``depth`` results of each (probe, location) asked for: one short range of
-# the (probe, location, time) index each.
+# the (probe, location, time) index each. Read as tuples (binary), not as CallResults:
+# judging reads many rows a second, and a row object per result was most of its cost.
 _RECENT = sql.SQL("""
-SELECT {columns}
-FROM unnest(%(ids)s::uuid[], %(locations)s::text[], %(depths)s::int[])
+SELECT w.probe_id, {columns}
+FROM unnest(%(ids)b::uuid[], %(locations)b::text[], %(depths)b::int[])
     AS w(probe_id, location, depth)
 CROSS JOIN LATERAL (
     SELECT * FROM call_results c
@@ -40,7 +40,12 @@ CROSS JOIN LATERAL (
     ORDER BY c.started_at DESC
     LIMIT w.depth
 ) AS r
-""").format(columns=sql.SQL(", ").join(sql.Identifier("r", c) for c in HISTORY_COLUMNS))
+""").format(
+    columns=sql.SQL(", ").join(
+        sql.SQL("r.run_id::text") if c == "run_id" else sql.Identifier("r", c)
+        for c in HISTORY_COLUMNS
+    )
+)
 
 ROWS_PER_PAGE = 500
 """History rows converted between two chances for other requests to run."""
@@ -62,52 +67,55 @@ async def recent_observations(
         "since": since,
     }
     grouped: dict[Pair, list[Observation]] = {pair: [] for pair in pairs}
-    async with conn.cursor(row_factory=kwargs_row(to_result)) as cur:
+    async with conn.cursor(binary=True) as cur:
         await cur.execute(_RECENT, params)
         while page := await cur.fetchmany(ROWS_PER_PAGE):
-            for result in page:
-                if result.probe_id is not None:
-                    grouped[result.probe_id, result.location or ""].append(observation(result))
+            for row in page:
+                grouped[row[0], row[2]].append(observation_of(row[1:]))
             # Rows become observations here, on the API's event loop.
             await asyncio.sleep(0)
     return grouped
 
 
 def observation(result: CallResult) -> Observation:
-    """The engine's view of one result: its outcome and metric values by metric name."""
-    loss = [v for v in (result.rx_loss_pct, result.tx_loss_pct) if v is not None]
+    """The engine's view of one result (:func:`observation_of` its columns)."""
+    row = tuple(getattr(result, column) for column in HISTORY_COLUMNS)
+    return observation_of((str(result.run_id), result.location or "", *row[2:]))
+
+
+def observation_of(row: Sequence[Any]) -> Observation:
+    """The engine's view of one result's :data:`HISTORY_COLUMNS` (its run id as text):
+    its outcome and metric values by metric name."""
+    run_id, location, kind, at, outcome, sip_status, status_code, pesq, emodel = row[:9]
+    r_factor, jitter, rx_loss, tx_loss, rtt, pdd, setup, register, latency, cpu, ram = row[9:]
+    loss = [v for v in (rx_loss, tx_loss) if v is not None]
     values: dict[str, float | None] = {
-        "mos": result.pesq_mos if result.pesq_mos is not None else result.emodel_mos,
-        "pesq_mos": result.pesq_mos,
-        "emodel_mos": result.emodel_mos,
-        "r_factor": result.r_factor,
-        "jitter_ms": result.jitter_ms,
+        "mos": pesq if pesq is not None else emodel,
+        "pesq_mos": pesq,
+        "emodel_mos": emodel,
+        "r_factor": r_factor,
+        "jitter_ms": jitter,
         "loss_pct": max(loss) if loss else None,
-        "rtt_ms": result.rtt_ms,
-        "pdd_ms": result.pdd_ms,
-        "setup_ms": result.setup_ms,
-        "register_ms": result.register_ms,
-        "latency_ms": result.latency_ms,
-        "load_cpu": result.load_cpu,
-        "load_ram": result.load_ram,
+        "rtt_ms": rtt,
+        "pdd_ms": pdd,
+        "setup_ms": setup,
+        "register_ms": register,
+        "latency_ms": latency,
+        "load_cpu": cpu,
+        "load_ram": ram,
     }
     answered = completed = None
-    if result.kind == "sip_call" and result.outcome not in NOT_ATTEMPTED:
-        answered = result.sip_status is not None and 200 <= result.sip_status < 300
-        completed = answered and result.outcome not in NOT_COMPLETED
+    if kind == "sip_call" and outcome not in NOT_ATTEMPTED:
+        answered = sip_status is not None and 200 <= sip_status < 300
+        completed = answered and outcome not in NOT_COMPLETED
+    code = sip_status or status_code
     return Observation(
-        run_id=str(result.run_id),
-        at=result.started_at,
-        location=result.location or "",
-        ok=result.outcome is Outcome.OK,
-        outcome=_outcome_text(result),
+        run_id=run_id,
+        at=at,
+        location=location,
+        ok=outcome == Outcome.OK,
+        outcome=f"{outcome}{f' ({code})' if code else ''}",
         values=values,
         answered=answered,
         completed=completed,
     )
-
-
-def _outcome_text(result: CallResult) -> str:
-    code = result.sip_status or result.status_code
-    detail = f" ({code})" if code else ""
-    return f"{result.outcome.value}{detail}"

@@ -7,6 +7,7 @@ Deterministic and independent of input order: observations are sorted by
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from types import MappingProxyType
 
 from thresholds.hysteresis import settle
@@ -94,9 +95,23 @@ def next_change(
 
 def _unique(observations: Iterable[Observation]) -> Iterable[Observation]:
     first: dict[tuple[str, str], Observation] = {}
-    for obs in sorted(observations, key=_order):
+    for obs in _sorted(observations):
         first.setdefault((obs.location, obs.run_id), obs)
     return first.values()
+
+
+def _sorted(observations: Iterable[Observation]) -> list[Observation]:
+    """Sorted by :func:`_order`, whose first fields nearly always decide: sorted by those
+    alone, and by the whole key (costly: every value's repr) only if two tie on them."""
+    found = sorted(observations, key=_first)
+    keys = [_first(obs) for obs in found]
+    if any(a == b for a, b in pairwise(keys)):
+        found.sort(key=_order)
+    return found
+
+
+def _first(obs: Observation) -> tuple[datetime, str, str]:
+    return (obs.at, obs.run_id, obs.location)
 
 
 def _order(obs: Observation) -> tuple[object, ...]:

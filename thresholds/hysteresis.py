@@ -36,12 +36,14 @@ def settle(runs: Iterable[Verdict], location: str, policy: Policy) -> Verdict:
 
 
 def _step(track: _Track, run: Verdict, location: str, policy: Policy) -> _Track:
+    # Tracks are built whole, not with dataclasses.replace: this runs for every judged run.
     if run[0] is State.UNHEALTHY:
-        failed = replace(track, failures=track.failures + 1, good=0, healthy=0)
-        return replace(failed, verdict=_after_failure(failed, run[1], policy))
+        failed = _Track(verdict=track.verdict, failures=track.failures + 1)
+        return _Track(verdict=_after_failure(failed, run[1], policy), failures=failed.failures)
     healthy = track.healthy + 1 if run[0] is State.HEALTHY else 0
-    passed = replace(track, failures=0, good=track.good + 1, healthy=healthy)
-    return replace(passed, verdict=_after_success(passed, run, location, policy))
+    passed = _Track(verdict=track.verdict, good=track.good + 1, healthy=healthy)
+    verdict = _after_success(passed, run, location, policy)
+    return _Track(verdict=verdict, good=passed.good, healthy=healthy)
 
 
 def _after_failure(track: _Track, reasons: tuple[Reason, ...], policy: Policy) -> Verdict:

@@ -74,7 +74,7 @@ class Probe:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Inputs:
     """What judging reads for one batch: per probe, the fresh history of the locations
-    to re-read, the kept verdicts of all its locations and its recorded states."""
+    to re-read, the kept verdicts of its other locations and its recorded states."""
 
     probes: list[Probe]
     history: dict[uuid.UUID, dict[str, list[Observation]]]
@@ -114,8 +114,8 @@ async def _read(
     probes = [Probe.of(config) for config in await health.probe_configs(conn, list(wanted))]
     ids = [p.config.probe_id for p in probes]
     depths = {
-        (p.config.probe_id, location): history_depth(p.policy, p.rules)
-        for p in probes
+        (p.config.probe_id, location): depth
+        for p, depth in ((p, history_depth(p.policy, p.rules)) for p in probes)
         for location in _to_read(p, wanted[p.config.probe_id])
     }
     history: dict[uuid.UUID, dict[str, list[Observation]]] = {pid: {} for pid in ids}
@@ -125,7 +125,7 @@ async def _read(
     recorded: dict[uuid.UUID, dict[str, health.HealthRow]] = {pid: {} for pid in ids}
     for row in await health.health_rows(conn, ids):
         recorded[row.probe_id][row.location] = row
-    kept = await location_verdicts.kept(conn, ids)
+    kept = await location_verdicts.kept(conn, ids, skip=depths)
     return _Inputs(probes=probes, history=history, kept=kept, recorded=recorded)
 
 
