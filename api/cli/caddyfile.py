@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from api.errors import RETRY_AFTER_S
+
 ASK_PATH = "/v1/public/domains/allowed"
-RETRY_AFTER_S = 5
 UNAVAILABLE_BODY = (
     '{"error": {"code": "unavailable", "message": "no API replica is ready (the database may'
     ' be restarting); try again shortly", "details": []}}'

@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.errors import ErrorBody, error_response
+from api.errors import RETRY_AFTER_S, ErrorBody, error_response
 from api.state import AppState, State
 from store.errors import DatabaseUnavailable
 from store.migrate import schema_problem
@@ -24,7 +24,6 @@ from store.migrate import schema_problem
 router = APIRouter(tags=["operations"])
 
 READY_TIMEOUT_S = 1.0
-RETRY_AFTER_S = 5
 
 
 class Status(BaseModel):

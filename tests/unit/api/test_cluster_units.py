@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.cli.caddyfile import ASK_PATH, RETRY_AFTER_S, ProxyConfig, caddyfile
+from api.cli.caddyfile import ASK_PATH, ProxyConfig, caddyfile
 from api.cli.cluster_plan import parse_agents
+from api.errors import RETRY_AFTER_S
 
 CADDY = shutil.which("caddy")
 
