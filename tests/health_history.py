@@ -3,6 +3,7 @@ status page tests show states they chose."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ Move = tuple[datetime, str, list[dict[str, Any]]]
 
 def store_history(url: str, project_id: str, probe_id: str, moves: list[Move]) -> None:
     """Record ``moves`` in order and make the last one the probe's current state."""
+    judged(url, probe_id)
     with psycopg.connect(url) as conn:
         previous = conn.execute(
             "SELECT state FROM probe_health WHERE probe_id = %s AND location = ''", (probe_id,)
@@ -33,6 +35,27 @@ def store_history(url: str, project_id: str, probe_id: str, moves: list[Move]) -
             " SET state = excluded.state, since = excluded.since, evaluated_at = now()",
             (probe_id, state, moves[-1][0]),
         )
+
+
+def judged(url: str, probe_id: str, timeout_s: float = 10.0) -> None:
+    """Let a running server's judging loop finish with the probe's marks (a new probe is
+    judged once), so it cannot overwrite a state written here; marks nobody has claimed
+    are taken back (no loop runs)."""
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            conn.execute(
+                "DELETE FROM judging_queue WHERE probe_id = %s"
+                " AND (leased_until IS NULL OR leased_until < now())",
+                (probe_id,),
+            )
+            left = conn.execute(
+                "SELECT count(*) FROM judging_queue WHERE probe_id = %s", (probe_id,)
+            ).fetchone()
+            if not left or not left[0]:
+                return
+            assert time.monotonic() < deadline, f"probe {probe_id} is still being judged"
+            time.sleep(0.05)
 
 
 def store_hourly(url: str, probe_id: str, end: datetime, hours: int) -> None:

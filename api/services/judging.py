@@ -85,11 +85,13 @@ class _Inputs:
 async def judge(
     conn: AsyncConn, wanted: Mapping[uuid.UUID, Collection[str]], now: datetime
 ) -> list[Change]:
-    """Judge each probe after new results at the given locations (``''``: all of them)."""
+    """Judge each probe after new results at the given locations (``''``: all of them).
+    A disabled probe keeps the state it had: its marks are dropped unjudged (enabling it
+    marks it again), as the sweep passes it by."""
     await health.lock_probes(conn, list(wanted))
     inputs = await _read(conn, wanted, now)
     states, saved, changes = {}, [], []
-    for probe in inputs.probes:
+    for probe in (p for p in inputs.probes if p.config.enabled):
         pid = probe.config.probe_id
         fresh = {
             location: settle_locations(found, probe.rules, probe.policy).get(location)
