@@ -24,7 +24,7 @@ from api.cli.caddyfile import caddyfile
 from api.cli.cluster_plan import ClusterSpec, agent_name, members, token_file
 from api.cli.topology import Topology as Members
 from bench import platform_harness as harness
-from bench.fault_topology import Links
+from bench.fault_topology import Links, setup_local
 from store import cluster, migrate, pool
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -64,16 +64,8 @@ class ClusterTopology:
         black_hole_every: int,
         policy: dict[str, Any] | None = None,
     ) -> harness.World:
-        port, hole = self.targets
-        return harness.setup(
-            self.entry,
-            port,
-            probes,
-            interval_s,
-            black_hole_every=black_hole_every,
-            black_hole=hole,
-            policy=policy,
-        )
+        return setup_local(self.entry, self.targets, probes, interval_s,
+                           black_hole_every=black_hole_every, policy=policy)  # fmt: skip
 
     def start_api(self, n: int) -> None:
         self.members.start(f"api-{n + 1}")

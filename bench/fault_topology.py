@@ -112,6 +112,22 @@ class Links:
         self.relays.clear()
 
 
+def setup_local(
+    entry: str,
+    targets: tuple[int, str],
+    probes: int,
+    interval_s: int,
+    *,
+    black_hole_every: int,
+    policy: dict[str, Any] | None,
+) -> harness.World:
+    """The project through ``entry``, its probes at this machine's accepting port and black
+    hole (``targets``): what every topology whose agents run here sets up."""
+    port, hole = targets
+    return harness.setup(entry, port, probes, interval_s, black_hole_every=black_hole_every,
+                         black_hole=hole, policy=policy)  # fmt: skip
+
+
 @dataclass
 class Processes:
     """Every member a local process; the database a cluster under ``root`` on ``port``;
@@ -144,16 +160,8 @@ class Processes:
         black_hole_every: int,
         policy: dict[str, Any] | None = None,
     ) -> harness.World:
-        port, hole = self.targets
-        return harness.setup(
-            self.entry,
-            port,
-            probes,
-            interval_s,
-            black_hole_every=black_hole_every,
-            black_hole=hole,
-            policy=policy,
-        )
+        return setup_local(self.entry, self.targets, probes, interval_s,
+                           black_hole_every=black_hole_every, policy=policy)  # fmt: skip
 
     def start_api(self, n: int) -> None:
         self.apis[n] = harness.serve(self.api_ports[n], self.environ)
