@@ -72,7 +72,7 @@ SELECT p.id AS probe_id, p.project_id, p.name, p.kind, p.interval_s, p.policy, p
 FROM probes p WHERE p.id = ANY(%(ids)s)
 """
 
-_LOCK = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
+_TRY_LOCK = "SELECT k, pg_try_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
 
 _HEALTH = """
 SELECT probe_id, location, state, since, reasons, evaluated_at
@@ -129,11 +129,14 @@ async def save_health(conn: AsyncConn, states: Mapping[uuid.UUID, Sequence[State
         await conn.execute(_SAVE_HEALTH, params)
 
 
-async def lock_probes(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> None:
-    """Hold the probes' advisory locks until the transaction ends, so API replicas judging
-    the same probe at once record a transition only once."""
+async def try_lock_probes(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> frozenset[uuid.UUID]:
+    """Take the probes' advisory locks that are free, held until the transaction ends, so
+    API replicas never judge one probe at once (nor record its transition twice); the
+    probes locked."""
     keys = sorted({_lock_key(p) for p in probe_ids})
-    await conn.execute(_LOCK, (keys,))
+    rows = await (await conn.execute(_TRY_LOCK, (keys,))).fetchall()
+    taken = {key for key, ok in rows if ok}
+    return frozenset(p for p in probe_ids if _lock_key(p) in taken)
 
 
 def _lock_key(probe_id: uuid.UUID) -> int:

@@ -38,12 +38,23 @@ ON CONFLICT (probe_id, location) DO UPDATE
     WHERE q.leased_until IS NOT NULL
 """
 
+# The probes of the oldest marks, oldest first, and all their waiting marks (up to the
+# limit), so a probe whose locations reported together is judged once for all of them.
 _CLAIM = """
+WITH oldest AS (
+    SELECT probe_id, min(marked_at) AS first
+    FROM (SELECT probe_id, marked_at FROM judging_queue
+          WHERE leased_until IS NULL OR leased_until < now()
+          ORDER BY marked_at LIMIT %(limit)s) AS o
+    GROUP BY probe_id
+), c AS (
+    SELECT j.probe_id, j.location FROM judging_queue j JOIN oldest o USING (probe_id)
+    WHERE j.leased_until IS NULL OR j.leased_until < now()
+    ORDER BY o.first, j.probe_id LIMIT %(limit)s
+    FOR UPDATE OF j SKIP LOCKED
+)
 UPDATE judging_queue q SET leased_until = now() + make_interval(secs => %(lease)s)
-FROM (SELECT probe_id, location FROM judging_queue
-      WHERE leased_until IS NULL OR leased_until < now()
-      ORDER BY marked_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AS c
-WHERE q.probe_id = c.probe_id AND q.location = c.location
+FROM c WHERE q.probe_id = c.probe_id AND q.location = c.location
 RETURNING q.probe_id, q.location, q.marked_at
 """
 
@@ -75,7 +86,8 @@ async def mark(conn: AsyncConn, pairs: Iterable[tuple[uuid.UUID, str]]) -> None:
 
 
 async def claim(conn: AsyncConn, limit: int, lease_s: float) -> list[Claim]:
-    """Lease up to ``limit`` marks, oldest first, skipping those another replica holds."""
+    """Lease up to ``limit`` marks, whole probes in the order of their oldest mark,
+    skipping those another replica holds."""
     return await fetch_all(conn, Claim, _CLAIM, {"limit": limit, "lease": lease_s})
 
 

@@ -6,6 +6,11 @@ their ``next_due``. A new row is first due at a stable offset within its interva
 (at most a minute), so probes created together do not fall due together forever:
 measured with 2,500 runs every 10 s created at once, all leases came in one
 4-second burst at 100 % CPU (lease p99 1.8 s) and the box idled in between.
+The offset is the probe's, shared by its locations and targets (a row added later
+joins the probe's next round): they run the same round at the same moment, so a cross-location quorum compares one moment, and their
+results reach judging together, which judges a probe's locations in one evaluation
+(one location at a time cost 1.4 ms of CPU a location, together 0.33 ms: see
+``api.services.judging_queue``).
 Push probes are never scheduled: their results arrive at the API by themselves.
 """
 
@@ -27,9 +32,11 @@ WHERE s.probe_id = %(probe)s AND (s.location_id, s.target) NOT IN (
 """
 _INSERT_MISSING = """
 INSERT INTO schedules (probe_id, location_id, target, next_due)
-SELECT DISTINCT p.id, pl.location_id, t.target, now() + make_interval(secs =>
-    mod(abs(hashtext(p.id::text || pl.location_id::text || t.target)::bigint),
-        (1000 * least(p.interval_s, 60))::bigint) / 1000.0)
+SELECT DISTINCT p.id, pl.location_id, t.target, coalesce(
+    (SELECT min(s.next_due) FROM schedules s WHERE s.probe_id = p.id),
+    now() + make_interval(secs =>
+        mod(abs(hashtext(p.id::text)::bigint), (1000 * least(p.interval_s, 60))::bigint)
+        / 1000.0))
 FROM probes p
 JOIN probe_locations pl ON pl.probe_id = p.id
 CROSS JOIN LATERAL unnest(array_prepend(p.target, p.replicas)) AS t(target)

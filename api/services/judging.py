@@ -12,7 +12,8 @@ locations that reported gives the same evaluation as re-reading all of them (a w
 probe, location ``''``, is re-read when its configuration changes). Called by the
 judging loop (``api.services.judging_queue``) for marks that ingest and the sweep
 (``api.services.sweeper``) leave. Each probe is judged under a transaction-scoped
-advisory lock, so two replicas judging locations of one probe take turns.
+advisory lock; a probe whose lock another replica holds is left for later (``busy``),
+so two replicas never judge one probe at once and neither waits for the other.
 """
 
 from __future__ import annotations
@@ -82,14 +83,23 @@ class _Inputs:
     recorded: dict[uuid.UUID, dict[str, health.HealthRow]]
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Judged:
+    """What a judgement did: the transitions it recorded, and the probes it left because
+    another transaction is judging them."""
+
+    changes: list[Change]
+    busy: frozenset[uuid.UUID]
+
+
 async def judge(
     conn: AsyncConn, wanted: Mapping[uuid.UUID, Collection[str]], now: datetime
-) -> list[Change]:
+) -> Judged:
     """Judge each probe after new results at the given locations (``''``: all of them).
     A disabled probe keeps the state it had: its marks are dropped unjudged (enabling it
     marks it again), as the sweep passes it by."""
-    await health.lock_probes(conn, list(wanted))
-    inputs = await _read(conn, wanted, now)
+    locked = await health.try_lock_probes(conn, list(wanted))
+    inputs = await _read(conn, {pid: wanted[pid] for pid in locked}, now)
     states, saved, changes = {}, [], []
     for probe in (p for p in inputs.probes if p.config.enabled):
         pid = probe.config.probe_id
@@ -107,7 +117,7 @@ async def judge(
         await asyncio.sleep(0)  # let requests in between probes
     await health.save_health(conn, states)
     await location_verdicts.save(conn, saved)
-    return changes
+    return Judged(changes=changes, busy=frozenset(wanted).difference(locked))
 
 
 async def _read(

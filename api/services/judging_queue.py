@@ -7,7 +7,9 @@ claim the same mark), judges them, and deletes each mark in the transaction that
 its judgement. A lease rather than one claim-and-judge transaction, so an ingest that
 marks a pair being judged never waits for the judgement: it marks the pair again (its
 lease cleared), and the pair is judged again after. A judgement that fails hands its
-marks back at once; a process that dies loses them for :data:`LEASE_S` at most.
+marks back at once; a process that dies loses them for :data:`LEASE_S` at most. A
+claim takes whole probes where it can; a probe another replica is judging at that moment
+(a mark that arrived meanwhile) is handed back, not waited for.
 
 Marks coalesce while they wait (500 results for 50 probes at one location are 50
 marks, so 50 evaluations at most). The loop wakes at once when this process ingests
@@ -90,36 +92,48 @@ class JudgingLoop:
 
     async def pass_once(self, now: datetime | None = None) -> list[Claim]:
         """Claim one batch and judge it (at ``now``, default the clock); what was judged."""
-        self._wake.clear()
-        async with transaction(self.pool) as conn:
-            claims = await judging_queue.claim(conn, self.claim_limit, LEASE_S)
-        for chunk in _chunks(claims):
-            await self._judge(chunk, now or datetime.now(UTC))
-        return claims
+        return (await self._pass(now))[1]
 
     async def drain(self, now: datetime | None = None) -> list[Claim]:
         """Pass after pass until no mark is left to claim (tests, the CLI)."""
         judged: list[Claim] = []
-        while claims := await self.pass_once(now):
-            judged += claims
-        return judged
+        while True:
+            claimed, done = await self._pass(now)
+            if not claimed:
+                return judged
+            judged += done
 
-    async def _judge(self, claims: Sequence[Claim], now: datetime) -> None:
+    async def _pass(self, now: datetime | None) -> tuple[list[Claim], list[Claim]]:
+        """The marks claimed, and those judged (not those of probes judged elsewhere)."""
+        self._wake.clear()
+        async with transaction(self.pool) as conn:
+            claims = await judging_queue.claim(conn, self.claim_limit, LEASE_S)
+        judged = []
+        for chunk in _chunks(claims):
+            judged += await self._judge(chunk, now or datetime.now(UTC))
+        return claims, judged
+
+    async def _judge(self, claims: Sequence[Claim], now: datetime) -> list[Claim]:
+        """Judge the claims of the probes no other replica is judging, release their marks
+        and hand the others back (judged after the other replica's judgement)."""
         started = time.perf_counter()
         try:
             async with transaction(self.pool) as conn:
-                changes = await judge(conn, _wanted(claims), now)
-                waited = await judging_queue.release(conn, claims)
+                judged = await judge(conn, _wanted(claims), now)
+                mine = [c for c in claims if c.probe_id not in judged.busy]
+                waited = await judging_queue.release(conn, mine)
+                await judging_queue.unlease(conn, [c for c in claims if c.probe_id in judged.busy])
         except Exception:
             with contextlib.suppress(DatabaseUnavailable):
                 async with transaction(self.pool) as conn:
                     await judging_queue.unlease(conn, claims)
             raise
         telemetry.HEALTH_EVAL_SECONDS.observe(time.perf_counter() - started)
-        telemetry.JUDGED.inc(len(claims))
+        telemetry.JUDGED.inc(len(mine))
         for seconds in waited:
             telemetry.JUDGING_LAG.observe(seconds)
-        _report(changes)
+        _report(judged.changes)
+        return mine
 
     async def _sleep(self, stop: asyncio.Event, timeout: float) -> bool:
         """Wait for a nudge, ``stop`` or the timeout; whether a nudge came."""

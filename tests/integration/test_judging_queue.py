@@ -152,11 +152,13 @@ def test_a_failed_judgement_hands_its_marks_back(own_db: Cluster, run: Any) -> N
         (short, other) = await _pools(own_db.url, 2, statement_timeout_ms=300)
         try:
             async with await psycopg.AsyncConnection.connect(own_db.url) as holder:
-                # Another judgement holds the probe's lock: this one times out, rolls back.
-                key = zlib.crc32(probes[1].bytes)
-                await holder.execute("SELECT pg_advisory_lock(%s)", (key,))
-                with pytest.raises(DatabaseUnavailable):
-                    await JudgingLoop(short).pass_once(T0)
+                # Another transaction holds the probe's row: this judgement times out
+                # writing its verdicts (their foreign key) and rolls back.
+                async with holder.transaction():
+                    lock = "SELECT FROM probes WHERE id = %s FOR UPDATE"
+                    await holder.execute(lock, (probes[1],))
+                    with pytest.raises(DatabaseUnavailable):
+                        await JudgingLoop(short).pass_once(T0)
             return await JudgingLoop(other).drain(T0)
         finally:
             await short.close()
@@ -164,6 +166,38 @@ def test_a_failed_judgement_hands_its_marks_back(own_db: Cluster, run: Any) -> N
 
     judged = run(fail_then_judge())
     assert sorted(c.probe_id for c in judged if c.probe_id in probes) == sorted(probes)
+    states = run(_states(own_db.url, probes))
+    assert {states[p, ""].state for p in probes} == {"degraded"}
+
+
+def test_a_probe_judged_elsewhere_is_handed_back_not_waited_for(
+    own_db: Cluster, run: Any
+) -> None:
+    world = run(_world(own_db.url, 3, ["ams"]))
+    probes = world["probes"]
+    run(_store(own_db.url, world, [_result(p, "ams", T0, latency=250.0) for p in probes]))
+
+    async def judge_around_a_busy_probe() -> tuple[list[Any], float, list[Any]]:
+        (source,) = await _pools(own_db.url, 1)
+        try:
+            async with await psycopg.AsyncConnection.connect(own_db.url) as holder:
+                # Another replica is judging probes[1] (it holds the probe's lock).
+                key = zlib.crc32(probes[1].bytes)
+                await holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+                started = time.perf_counter()
+                first = await JudgingLoop(source).pass_once(T0)
+                took = time.perf_counter() - started
+                await holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            return first, took, await JudgingLoop(source).drain(T0)
+        finally:
+            await source.close()
+
+    first, took, after = run(judge_around_a_busy_probe())
+    assert sorted(c.probe_id for c in first if c.probe_id in probes) == sorted(
+        [probes[0], probes[2]]
+    )
+    assert took < 5, "the busy probe was not waited for"
+    assert [c.probe_id for c in after if c.probe_id in probes] == [probes[1]]
     states = run(_states(own_db.url, probes))
     assert {states[p, ""].state for p in probes} == {"degraded"}
 

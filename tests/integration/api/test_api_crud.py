@@ -119,10 +119,12 @@ def test_schedules_follow_the_probe(client: TestClient, tenant: Tenant, db: Clus
     path = f"/v1/probes/{probe['id']}"
     before = _schedules(db, probe["id"])
     assert set(before) == {(first["id"], probe["target"]), (first["id"], replica)}
+    assert len(set(before.values())) == 1  # a probe's rows run the same round
     client.patch(path, json={"locations": [first["name"], second["name"]]}, headers=tenant.headers)
     after = _schedules(db, probe["id"])
     assert len(after) == 4
     assert all(after[key] == due for key, due in before.items())  # kept rows keep next_due
+    assert set(after.values()) == set(before.values())  # a new location joins that round
     client.patch(path, json={"replicas": []}, headers=tenant.headers)
     assert {target for _, target in _schedules(db, probe["id"])} == {probe["target"]}
     client.patch(path, json={"enabled": False}, headers=tenant.headers)
