@@ -1,13 +1,19 @@
 """What judging one reported (probe, location) pair costs: the judging queue's throughput.
 
     .venv/bin/python -m bench.judging_throughput [--probes 2000] [--locations 20]
+        [--arrival together|by-location]
 
 A fresh cluster of its own (.var/pg-bench-judging-tp, port 25540), probes seeded as
 ``bench.judging_scale`` does (TCP, judged on latency). ``--history`` rounds of one
 result per pair are stored through ingest's write (which marks the pairs) and judged
 untimed, so each pair has a full history. Then each of ``--rounds`` rounds stores one
 more result per pair and times ``JudgingLoop.drain``: wall time, this process's CPU and
-the cluster's CPU (every PostgreSQL process of it). The last round runs under cProfile.
+the cluster's CPU (every PostgreSQL process of it). ``--arrival together`` stores a
+round's results of every location before judging (a probe's locations report together,
+as schedules make them); ``by-location`` stores and judges one location at a time (as
+when each location ran the probe at its own moment), so each judgement re-reads one
+location of a probe and combines it with the kept verdicts of the others. The last
+round runs under cProfile.
 A few results are slow or failed (fixed by the pair and the round), so verdicts and
 transitions move; the digest of the judged states (times relative to the first round)
 must be equal before and after a change to judging.
@@ -25,6 +31,7 @@ import pstats
 import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,14 +79,27 @@ def _result(probe: uuid.UUID, n: int, place: int, at: datetime, round_: int) -> 
 
 
 async def _round(
-    source: Pool, project: uuid.UUID, ids: list[uuid.UUID], places: int, round_: int, t0: datetime
+    source: Pool,
+    project: uuid.UUID,
+    ids: list[uuid.UUID],
+    places: Sequence[int],
+    round_: int,
+    t0: datetime,
 ) -> datetime:
+    """Store one result per probe at each of ``places``; the moment to judge at."""
     at = t0 + round_ * STEP
-    batch = [_result(p, n, k, at, round_) for n, p in enumerate(ids) for k in range(places)]
+    batch = [_result(p, n, k, at, round_) for n, p in enumerate(ids) for k in places]
     for start in range(0, len(batch), BATCH):
         async with transaction(source) as conn:
             await store_results(conn, batch[start : start + BATCH], project)
     return at + timedelta(seconds=5)
+
+
+def _arrivals(args: argparse.Namespace) -> list[list[int]]:
+    """The locations whose results arrive before each drain of a round."""
+    if args.arrival == "together":
+        return [list(range(args.locations))]
+    return [[place] for place in range(args.locations)]
 
 
 def _cluster_cpu(root: Path) -> float:
@@ -129,14 +149,19 @@ async def _bench(
     places = [f"loc{n}" for n in range(args.locations)]
     try:
         project, ids = await _seed(source, args.probes, places)
+        everywhere = range(args.locations)
         for round_ in range(args.history):
-            now = await _round(source, project, ids, args.locations, round_, t0)
+            now = await _round(source, project, ids, everywhere, round_, t0)
         await loop.drain(now)
         timings, profile = [], cProfile.Profile()
         for round_ in range(args.history, args.history + args.rounds):
-            now = await _round(source, project, ids, args.locations, round_, t0)
             last = round_ == args.history + args.rounds - 1
-            timings.append(await _timed_drain(loop, now, root, profile if last else None))
+            summed: dict[str, float] = {}
+            for arriving in _arrivals(args):
+                now = await _round(source, project, ids, arriving, round_, t0)
+                timed = await _timed_drain(loop, now, root, profile if last else None)
+                summed = {key: summed.get(key, 0.0) + value for key, value in timed.items()}
+            timings.append(summed)
         return timings, await _digest(source, t0), _top(profile, args.top, args.sort)
     finally:
         await source.close()
@@ -154,6 +179,7 @@ def main() -> None:
     parser.add_argument("--locations", type=int, default=20)
     parser.add_argument("--history", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--arrival", choices=("together", "by-location"), default="together")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--sort", default="tottime", help="cProfile order: tottime, cumulative")
     args = parser.parse_args()

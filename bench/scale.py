@@ -11,17 +11,20 @@ posted by simulated agents, while the public status page is timed. Run it with
    location and agent per location, ``--probes`` TCP probes every ``--interval``
    seconds at every location (new schedules start spread over one interval), and a
    50-component status page (slug ``scale``).
-3. The public page is timed alone for ``--baseline`` seconds (one client, a request
+3. Every schedule is restarted from now at its offset (as ``store.schedules`` makes
+   them), so the load starts at the rate rather than with the set-up's backlog.
+4. The public page is timed alone for ``--baseline`` seconds (one client, a request
    every 0.25 s, alternating between the APIs), then again while the load runs.
-4. One simulated agent per location, half on each API, does what ``callprobe
+5. One simulated agent per location, half on each API, does what ``callprobe
    agent`` does minus the checks: lease up to ``--max-runs``, post a synthetic
    result per run in batches of ``--batch``, wait ``poll_after_s`` when nothing was
    due. Lease requests are timed at the client.
-5. After the run, from the database: runs due in the measured window (after the
+6. After the run, from the database: runs due in the measured window (after the
    first interval, the warm-up) against runs completed and results stored, the
    schedules left behind, lease lag (leased_at - due_at) p50/p99; judging lag from
    the APIs' ``callprobe_judging_lag_seconds`` histograms; CPU per process from
-   /proc; rows and bytes per result in the hypertable and the hourly rollups.
+   /proc (and the load generator's own); rows and bytes per result in the hypertable
+   and the hourly rollups.
 """
 
 from __future__ import annotations
@@ -201,22 +204,48 @@ async def _load(world: World, args: argparse.Namespace, seen: Seen) -> None:
     await asyncio.gather(*agents, _pages(until, seen.page))
 
 
+# The offset store.schedules gives a new schedule row, from now.
+_RESTART = """
+UPDATE schedules s SET next_due = now() + make_interval(secs =>
+    mod(abs(hashtext(s.probe_id::text)::bigint), (1000 * least(p.interval_s, 60))::bigint)
+    / 1000.0)
+FROM probes p WHERE p.id = s.probe_id
+"""
+
+
+def _restart_schedules(url: str) -> None:
+    """Schedules fell due during the set-up: start them from now, at their offsets."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_RESTART)
+
+
 def _cpu_s(pids: list[int]) -> float:
     """User + system CPU seconds of the processes and their children so far."""
-    total = 0
+    return sum(_cpu_by_pid(pids).values())
+
+
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """Each live process's user + system CPU seconds (with its children's) so far."""
+    found = {}
     for pid in pids:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += sum(int(fields[k]) for k in (11, 12, 13, 14))
-    return total / TICKS
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        found[pid] = sum(int(fields[k]) for k in (11, 12, 13, 14)) / TICKS
+    return found
 
 
-def _alive(pids: list[int]) -> list[int]:
-    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+def _cluster_cpu_since(root: Path, before: dict[int, float]) -> float:
+    """CPU seconds the cluster's processes used since ``before`` (per pid): backends the
+    pools opened meanwhile count from zero; those that ended meanwhile are lost."""
+    now = _cpu_by_pid(_postgres_pids(root))
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 def _postgres_pids(root: Path) -> list[int]:
-    """The postmaster and its backends (the pool's connections live through the run)."""
+    """The postmaster and its backends."""
     postmaster = (root / "data" / "postmaster.pid").read_text().split()[0]
     children = subprocess.run(
         ["pgrep", "-P", postmaster], check=False, capture_output=True, text=True
@@ -324,17 +353,20 @@ def main(args: argparse.Namespace) -> Table:
         started = time.monotonic()
         world = _world(args)
         setup_s = time.monotonic() - started
+        _restart_schedules(url)
         baseline: list[float] = []
         asyncio.run(_pages(time.monotonic() + args.baseline, baseline))
         seen = Seen()
         pids = [api.pid for api in apis]
-        pg = _postgres_pids(root)
-        cpu_before = [_cpu_s([pid]) for pid in pids] + [_cpu_s(pg)]
+        pg_before = _cpu_by_pid(_postgres_pids(root))
+        cpu_before = [_cpu_s([pid]) for pid in pids]
+        generator_before = time.process_time()
         load_from, wall_from = time.monotonic(), datetime.now(UTC)
         asyncio.run(_load(world, args, seen))
         load_s = time.monotonic() - load_from
         cpu = [(_cpu_s([pid]) - b) / load_s for pid, b in zip(pids, cpu_before, strict=False)]
-        cpu.append((_cpu_s(_alive(pg)) - cpu_before[-1]) / load_s)
+        cpu.append(_cluster_cpu_since(root, pg_before) / load_s)
+        cpu.append((time.process_time() - generator_before) / load_s)
         time.sleep(5)
         warm = timedelta(seconds=args.interval)
         stored = _stored(url, wall_from + warm, wall_from + timedelta(seconds=load_s) - warm)
@@ -386,7 +418,10 @@ def _table(
             "public page p50 / p99 ms, under load",
             f"{_ms(seen.page, 0.5)} / {_ms(seen.page, 0.99)}",
         ),
-        ("API 1 / API 2 / PostgreSQL CPU (cores)", " / ".join(f"{c:.2f}" for c in cpu)),
+        (
+            "CPU: API 1 / API 2 / PostgreSQL / load generator (cores)",
+            " / ".join(f"{c:.2f}" for c in cpu),
+        ),
         ("bytes per stored result (hypertable, indexes)", f"{stored.bytes_per_result:,.0f}"),
         ("rollup bytes per hour (all probes)", f"{stored.rollup_bytes_per_hour:,.0f}"),
         ("client errors", f"{len(seen.errors)} {sorted(set(seen.errors))[:3]}"),
