@@ -38,19 +38,32 @@ ON CONFLICT (probe_id, location) DO UPDATE
     WHERE q.leased_until IS NOT NULL
 """
 
-# The probes of the oldest marks, oldest first, and all their waiting marks (up to the
-# limit), so a probe whose locations reported together is judged once for all of them.
+# The probes of the oldest marks, oldest first, and all their waiting marks, so a probe
+# whose locations reported together is judged once for all of them. A probe's marks are
+# never split between claims (judged from part of its locations, it could record a
+# state that the rest would undo at once): the claim stops before the probe that would
+# take it past the limit, unless that is the first. The oldest marks are locked too, so
+# replicas claiming at once start from different probes.
 _CLAIM = """
 WITH oldest AS (
     SELECT probe_id, min(marked_at) AS first
     FROM (SELECT probe_id, marked_at FROM judging_queue
           WHERE leased_until IS NULL OR leased_until < now()
-          ORDER BY marked_at LIMIT %(limit)s) AS o
+          ORDER BY marked_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AS o
     GROUP BY probe_id
-), c AS (
-    SELECT j.probe_id, j.location FROM judging_queue j JOIN oldest o USING (probe_id)
+), waiting AS (
+    SELECT o.probe_id, o.first, count(*) AS marks
+    FROM judging_queue j JOIN oldest o USING (probe_id)
     WHERE j.leased_until IS NULL OR j.leased_until < now()
-    ORDER BY o.first, j.probe_id LIMIT %(limit)s
+    GROUP BY o.probe_id, o.first
+), chosen AS (
+    SELECT probe_id FROM (
+        SELECT probe_id, marks, sum(marks) OVER (ORDER BY first, probe_id) - marks AS before
+        FROM waiting) AS w
+    WHERE before = 0 OR before + marks <= %(limit)s
+), c AS (
+    SELECT j.probe_id, j.location FROM judging_queue j JOIN chosen USING (probe_id)
+    WHERE j.leased_until IS NULL OR j.leased_until < now()
     FOR UPDATE OF j SKIP LOCKED
 )
 UPDATE judging_queue q SET leased_until = now() + make_interval(secs => %(lease)s)
@@ -86,8 +99,8 @@ async def mark(conn: AsyncConn, pairs: Iterable[tuple[uuid.UUID, str]]) -> None:
 
 
 async def claim(conn: AsyncConn, limit: int, lease_s: float) -> list[Claim]:
-    """Lease up to ``limit`` marks, whole probes in the order of their oldest mark,
-    skipping those another replica holds."""
+    """Lease up to ``limit`` marks (more only when one probe has more), whole probes in
+    the order of their oldest mark, skipping marks another replica holds."""
     return await fetch_all(conn, Claim, _CLAIM, {"limit": limit, "lease": lease_s})
 
 

@@ -151,14 +151,14 @@ def test_a_failed_judgement_hands_its_marks_back(own_db: Cluster, run: Any) -> N
     async def fail_then_judge() -> list[Any]:
         (short, other) = await _pools(own_db.url, 2, statement_timeout_ms=300)
         try:
-            async with await psycopg.AsyncConnection.connect(own_db.url) as holder:
-                # Another transaction holds the probe's row: this judgement times out
-                # writing its verdicts (their foreign key) and rolls back.
-                async with holder.transaction():
-                    lock = "SELECT FROM probes WHERE id = %s FOR UPDATE"
-                    await holder.execute(lock, (probes[1],))
-                    with pytest.raises(DatabaseUnavailable):
-                        await JudgingLoop(short).pass_once(T0)
+            # Another transaction holds the probe's row: this judgement times out
+            # writing its verdicts (their foreign key) and rolls back.
+            connecting = psycopg.AsyncConnection.connect(own_db.url)
+            async with await connecting as holder, holder.transaction():
+                lock = "SELECT FROM probes WHERE id = %s FOR UPDATE"
+                await holder.execute(lock, (probes[1],))
+                with pytest.raises(DatabaseUnavailable):
+                    await JudgingLoop(short).pass_once(T0)
             return await JudgingLoop(other).drain(T0)
         finally:
             await short.close()
@@ -170,9 +170,7 @@ def test_a_failed_judgement_hands_its_marks_back(own_db: Cluster, run: Any) -> N
     assert {states[p, ""].state for p in probes} == {"degraded"}
 
 
-def test_a_probe_judged_elsewhere_is_handed_back_not_waited_for(
-    own_db: Cluster, run: Any
-) -> None:
+def test_a_probe_judged_elsewhere_is_handed_back_not_waited_for(own_db: Cluster, run: Any) -> None:
     world = run(_world(own_db.url, 3, ["ams"]))
     probes = world["probes"]
     run(_store(own_db.url, world, [_result(p, "ams", T0, latency=250.0) for p in probes]))
