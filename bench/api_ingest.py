@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import resource
-import shutil
 import statistics
 import time
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from rich.table import Table
 
 from bench import platform_harness as harness
 from probes.result import CallResult, Outcome
-from store import cluster, migrate, pool
+from store import cluster
 
 PORT = 25441
 API_PORT = 18291
@@ -207,12 +206,7 @@ def _ms(values: list[float], q: float) -> str:
 
 def main(args: argparse.Namespace) -> Table:
     """Run the benchmark on a fresh cluster and return its table."""
-    root = cluster.default_root("pg-bench-api")
-    cluster.stop(root)
-    shutil.rmtree(root, ignore_errors=True)
-    url = cluster.start(root, PORT)
-    with pool.connect(url) as conn:
-        migrate.migrate(conn)
+    root, url = harness.fresh_cluster("pg-bench-api", PORT)
     environ = {
         **os.environ,
         "CALLPROBE_DATABASE_URL": url,

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import shutil
 import signal
 import sys
 import tempfile
@@ -54,7 +53,7 @@ from bench.fault_checks import (
 from bench.fault_cluster import cluster_topology
 from bench.fault_compose import compose_topology
 from bench.fault_topology import Processes, Topology
-from store import cluster, migrate, pool
+from store import cluster
 
 PORT = 25501
 API_PORTS = (18508, 18509)
@@ -66,12 +65,7 @@ SETTLED = timedelta(seconds=30)
 @contextlib.contextmanager
 def processes(tmp: Path) -> Iterator[tuple[Topology, str]]:
     """Local processes on a fresh cluster (.var/pg-bench-faults); its URL."""
-    root = cluster.default_root("pg-bench-faults")
-    cluster.stop(root)
-    shutil.rmtree(root, ignore_errors=True)
-    url = cluster.start(root, PORT)
-    with pool.connect(url) as conn:
-        migrate.migrate(conn)
+    root, url = harness.fresh_cluster("pg-bench-faults", PORT)
     try:
         with harness.listening() as port, harness.black_hole() as hole:
             topology = Processes(root, PORT, harness.env(url, tmp), tmp, API_PORTS, (port, hole))

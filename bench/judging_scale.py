@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,8 +31,9 @@ from rich.table import Table
 from api.services.ingest import store_results
 from api.services.judging_queue import JudgingLoop
 from api.services.sweeper import sweep_once
+from bench import platform_harness as harness
 from probes.result import CallResult, Outcome
-from store import cluster, judging_queue, locations, migrate, pool, probes, projects, thresholds
+from store import cluster, judging_queue, locations, pool, probes, projects, thresholds
 from store.judging_queue import WHOLE_PROBE
 from store.pool import Pool, transaction
 from thresholds.rules import Rule
@@ -132,14 +132,8 @@ def main() -> None:
     parser.add_argument("--locations", type=int, default=1)
     parser.add_argument("--silent", type=int, default=10)
     args = parser.parse_args()
-    root = cluster.default_root("pg-bench-judging")
-    if cluster.status(root).running:
-        cluster.stop(root)
-    shutil.rmtree(root, ignore_errors=True)
-    url = cluster.start(root, PORT)
+    root, url = harness.fresh_cluster("pg-bench-judging", PORT)
     try:
-        with pool.connect(url) as conn:
-            migrate.migrate(conn)
         places = [f"loc{n}" for n in range(args.locations)]
         found = asyncio.run(_bench(url, args.probes, places, args.silent))
     finally:

@@ -28,7 +28,6 @@ import hashlib
 import io
 import os
 import pstats
-import shutil
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,9 +36,10 @@ from pathlib import Path
 
 from api.services.ingest import store_results
 from api.services.judging_queue import JudgingLoop
+from bench import platform_harness as harness
 from bench.judging_scale import BATCH, _seed
 from probes.result import CallResult, Outcome
-from store import cluster, migrate, pool
+from store import cluster, pool
 from store.pool import Pool, transaction
 
 PORT = 25540
@@ -183,14 +183,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--sort", default="tottime", help="cProfile order: tottime, cumulative")
     args = parser.parse_args()
-    root = cluster.default_root("pg-bench-judging-tp")
-    if cluster.status(root).running:
-        cluster.stop(root)
-    shutil.rmtree(root, ignore_errors=True)
-    url = cluster.start(root, PORT)
+    root, url = harness.fresh_cluster("pg-bench-judging-tp", PORT)
     try:
-        with pool.connect(url) as conn:
-            migrate.migrate(conn)
         timings, digest, top = asyncio.run(_bench(url, root, args))
     finally:
         cluster.stop(root)

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import contextlib
 import resource
-import shutil
 import statistics
 import tempfile
 import threading
@@ -40,7 +39,7 @@ from api.services.notifications import seal
 from api.settings import Settings
 from bench import platform_harness as harness
 from notify.channels.webhook import new_signing_secret
-from store import channels, cluster, deliveries, migrate, pool, projects, transitions
+from store import channels, cluster, deliveries, pool, projects, transitions
 from store.pool import transaction
 from store.probes import ProbeFields, create_probe
 from thresholds.transitions import Transition
@@ -240,13 +239,8 @@ def _run(url: str, args: argparse.Namespace, tmp: Path) -> Findings:
 
 def main(args: argparse.Namespace) -> Table:
     """Run the benchmark on a fresh cluster and return its table."""
-    root = cluster.default_root("pg-bench-notify")
-    cluster.stop(root)
-    shutil.rmtree(root, ignore_errors=True)
-    url = cluster.start(root, args.port)
+    root, url = harness.fresh_cluster("pg-bench-notify", args.port)
     try:
-        with pool.connect(url) as conn:
-            migrate.migrate(conn)
         with tempfile.TemporaryDirectory() as tmp:
             found = _run(url, args, Path(tmp))
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -26,9 +27,23 @@ from typing import Any
 import httpx
 import psycopg
 
+from store import cluster, migrate, pool
+
 ADMIN = "admin-token-for-platform-runs-0123456789"
 BLACK_HOLE = "203.0.113.9:9"
 LOCATIONS = ("ams", "fra")
+
+
+def fresh_cluster(name: str, port: int) -> tuple[Path, str]:
+    """A new migrated cluster at ``.var/<name>`` on ``port`` (one left there by an earlier
+    run is stopped and removed first): its root and URL."""
+    root = cluster.default_root(name)
+    cluster.stop(root)
+    shutil.rmtree(root, ignore_errors=True)
+    url = cluster.start(root, port)
+    with pool.connect(url) as conn:
+        migrate.migrate(conn)
+    return root, url
 
 
 @contextlib.contextmanager

@@ -14,7 +14,6 @@ slots, re-issued leases, scheduling lag.
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import tempfile
 import time
@@ -24,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import platform_harness as harness
-from store import cluster, migrate, pool
+from store import cluster
 
 PORT = 25442
 API_PORTS = (18291, 18292)
@@ -32,12 +31,7 @@ API_PORTS = (18291, 18292)
 
 def main(args: argparse.Namespace) -> Table:
     """Run the platform for ``args.minutes`` and return the findings as a table."""
-    root = cluster.default_root("pg-bench-platform")
-    cluster.stop(root)
-    shutil.rmtree(root, ignore_errors=True)
-    url = cluster.start(root, PORT)
-    with pool.connect(url) as conn:
-        migrate.migrate(conn)
+    root, url = harness.fresh_cluster("pg-bench-platform", PORT)
     total = args.minutes * 60
     with tempfile.TemporaryDirectory() as tmp, harness.listening() as port:
         environ = harness.env(url, Path(tmp))

@@ -34,7 +34,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 import uuid
@@ -46,12 +45,13 @@ from typing import Any
 
 import httpx
 import psycopg
+from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
 from bench import platform_harness as harness
 from probes.result import CallResult, Outcome
-from store import cluster, migrate, pool
+from store import cluster, schedules
 
 DB_PORT = 25447
 API_PORTS = (18295, 18296)
@@ -204,13 +204,9 @@ async def _load(world: World, args: argparse.Namespace, seen: Seen) -> None:
     await asyncio.gather(*agents, _pages(until, seen.page))
 
 
-# The offset store.schedules gives a new schedule row, from now.
-_RESTART = """
-UPDATE schedules s SET next_due = now() + make_interval(secs =>
-    mod(abs(hashtext(s.probe_id::text)::bigint), (1000 * least(p.interval_s, 60))::bigint)
-    / 1000.0)
-FROM probes p WHERE p.id = s.probe_id
-"""
+_RESTART = sql.SQL(
+    "UPDATE schedules s SET next_due = {} FROM probes p WHERE p.id = s.probe_id"
+).format(sql.SQL(schedules.FIRST_DUE))
 
 
 def _restart_schedules(url: str) -> None:
@@ -336,12 +332,7 @@ def _ms(values: list[float], q: float) -> str:
 
 def main(args: argparse.Namespace) -> Table:
     """Run the bench on a fresh cluster and return its table."""
-    root = cluster.default_root("pg-bench-scale")
-    cluster.stop(root)
-    shutil.rmtree(root, ignore_errors=True)
-    url = cluster.start(root, DB_PORT)
-    with pool.connect(url) as conn:
-        migrate.migrate(conn)
+    root, url = harness.fresh_cluster("pg-bench-scale", DB_PORT)
     environ = {
         **os.environ,
         "CALLPROBE_DATABASE_URL": url,

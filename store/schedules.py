@@ -17,6 +17,9 @@ Push probes are never scheduled: their results arrive at the API by themselves.
 from __future__ import annotations
 
 import uuid
+from typing import LiteralString
+
+from psycopg import sql
 
 from store.pool import AsyncConn
 
@@ -30,19 +33,20 @@ WHERE s.probe_id = %(probe)s AND (s.location_id, s.target) NOT IN (
     WHERE p.id = %(probe)s AND p.enabled AND p.kind <> 'push'
 )
 """
-_INSERT_MISSING = """
+FIRST_DUE: LiteralString = """now() + make_interval(secs =>
+    mod(abs(hashtext(p.id::text)::bigint), (1000 * least(p.interval_s, 60))::bigint) / 1000.0)"""
+"""SQL: when the first schedule row of probe ``p`` is due (now, plus the probe's offset)."""
+
+_INSERT_MISSING = sql.SQL("""
 INSERT INTO schedules (probe_id, location_id, target, next_due)
 SELECT DISTINCT p.id, pl.location_id, t.target, coalesce(
-    (SELECT min(s.next_due) FROM schedules s WHERE s.probe_id = p.id),
-    now() + make_interval(secs =>
-        mod(abs(hashtext(p.id::text)::bigint), (1000 * least(p.interval_s, 60))::bigint)
-        / 1000.0))
+    (SELECT min(s.next_due) FROM schedules s WHERE s.probe_id = p.id), {first_due})
 FROM probes p
 JOIN probe_locations pl ON pl.probe_id = p.id
 CROSS JOIN LATERAL unnest(array_prepend(p.target, p.replicas)) AS t(target)
 WHERE p.id = %(probe)s AND p.enabled AND p.kind <> 'push'
 ON CONFLICT (probe_id, location_id, target) DO NOTHING
-"""
+""").format(first_due=sql.SQL(FIRST_DUE))
 
 
 async def sync_schedules(conn: AsyncConn, probe_id: uuid.UUID) -> None:
