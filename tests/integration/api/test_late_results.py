@@ -39,11 +39,15 @@ def _stored(db: Cluster, run_id: str) -> tuple[datetime, datetime]:
     return started, received
 
 
-def _wait_health(world: AgentWorld) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 10
-    while not (found := world.health()) and time.monotonic() < deadline:
+def _judged_health(world: AgentWorld, db: Cluster) -> list[dict[str, Any]]:
+    """Health once the judging loop has taken every mark of the probe: the creation's
+    judgement (``unknown``) is there at once, so reading before would race the loop."""
+    waiting = "SELECT count(*) FROM judging_queue WHERE probe_id = %s"
+    deadline = time.monotonic() + 20
+    while _sql(db, waiting, world.probe["id"]) != [(0,)] and time.monotonic() < deadline:
         time.sleep(0.1)
-    return list(found)
+    assert _sql(db, waiting, world.probe["id"]) == [(0,)], "the judging loop left marks"
+    return list(world.health())
 
 
 def test_a_former_holder_delivers_late_and_the_first_result_wins(
@@ -87,7 +91,7 @@ def test_a_late_result_counts_in_the_hour_it_started_and_is_judged_as_old_news(
     )
     assert rollup == [(began.replace(minute=0, second=0, microsecond=0), 1)]
     # Re-judged with it, but two-hour-old news does not make the probe healthy now.
-    assert {row["state"] for row in _wait_health(world)} == {"unknown"}
+    assert {row["state"] for row in _judged_health(world, db)} == {"unknown"}
 
 
 def test_a_skewed_agent_start_is_placed_on_the_server_clock(world: AgentWorld, db: Cluster) -> None:
@@ -105,4 +109,4 @@ def test_a_skewed_agent_start_is_placed_on_the_server_clock(world: AgentWorld, d
     assert world.post(0, ahead["run_id"], datetime.now(UTC) + timedelta(seconds=30))["accepted"]
     started, received = _stored(db, ahead["run_id"])
     assert started == received
-    assert {row["state"] for row in _wait_health(world)} == {"healthy"}
+    assert {row["state"] for row in _judged_health(world, db)} == {"healthy"}
