@@ -112,3 +112,29 @@ def test_the_next_slot_follows_the_interval(db, run) -> None:
     second = run(_lease(db.url, world))
     assert second[0].due_at == first[0].due_at  # one interval after the moved first slot
     assert second[0].run_id != first[0].run_id
+
+
+def _runs_of(url: str, world: dict[str, uuid.UUID]) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT leased_by FROM runs WHERE project_id = %s", (world["project"],)
+        ).fetchall()
+
+
+@pytest.mark.parametrize("table", ["probes", "locations", "projects"])
+def test_deleting_what_a_run_belongs_to_deletes_the_run(db, run, table: str) -> None:
+    """Runs have no foreign keys (migration 0013): triggers do what their cascades did."""
+    world = run(_world(db.url))
+    assert len(run(_lease(db.url, world))) == 1
+    key = {"probes": "probe", "locations": "location", "projects": "project"}[table]
+    with psycopg.connect(db.url) as conn:
+        conn.execute(f"DELETE FROM {table} WHERE id = %s", (world[key],))  # type: ignore[arg-type]
+    assert _runs_of(db.url, world) == []
+
+
+def test_deleting_an_agent_keeps_its_runs_without_a_holder(db, run) -> None:
+    world = run(_world(db.url))
+    assert len(run(_lease(db.url, world))) == 1
+    with psycopg.connect(db.url) as conn:
+        conn.execute("DELETE FROM agents WHERE id = %s", (world["agent"],))
+    assert _runs_of(db.url, world) == [(None,)]
