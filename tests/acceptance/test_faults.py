@@ -7,6 +7,9 @@ local listener and a local black hole), checked against the database by run id.
 30 s fast and 30 s slow: local processes, each agent talking to one API
 (``bench/fault_topology.py``'s ``Processes``). (e) the proxy restarted while agents post
 through it: ``callprobe cluster``'s members (``bench/fault_cluster.py``).
+
+(a) runs in every test run; (b)-(e), 35-50 s each, are marked ``slow`` to keep the suite
+near 15 minutes: ``pytest -m slow tests/acceptance/test_faults.py`` runs them.
 """
 
 from __future__ import annotations
@@ -118,6 +121,7 @@ def test_an_api_killed_while_agents_post_loses_and_doubles_nothing(
     assert _none_refused(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_database_restart_answers_503_then_recovers_without_losing_results(
     own_cluster: Cluster, tmp_path: Path, targets: tuple[int, str]
 ) -> None:
@@ -151,6 +155,7 @@ def test_a_database_restart_answers_503_then_recovers_without_losing_results(
     assert found.late > 0, "results spooled during the outage were replayed"
 
 
+@pytest.mark.slow
 def test_agents_cut_off_past_their_leases_are_reissued_and_accepted_late(
     db: Cluster, tmp_path: Path, targets: tuple[int, str]
 ) -> None:
@@ -187,6 +192,7 @@ def test_agents_cut_off_past_their_leases_are_reissued_and_accepted_late(
     assert found.late > 0, "spooled results were accepted late"
 
 
+@pytest.mark.slow
 def test_agents_with_clocks_30_s_off_lose_nothing_and_stay_healthy(
     db: Cluster, tmp_path: Path, targets: tuple[int, str]
 ) -> None:
@@ -246,6 +252,7 @@ def _agent_stats(topology: ClusterTopology, field: str) -> int:
     return sum(int(n) for n in re.findall(rf"\b{field}=(\d+)", text))
 
 
+@pytest.mark.slow
 def test_a_proxy_restarted_while_agents_post_through_it_loses_nothing(
     db: Cluster, tmp_path: Path, targets: tuple[int, str]
 ) -> None:
