@@ -46,7 +46,10 @@ LEASE_S = 60.0
 """How long a claim is held before another replica may take it (its holder died)."""
 
 GATHER_S = 0.2
-"""Pause after a busy pass, so marks arriving meanwhile are judged together."""
+"""Pause after a pass that found few marks, so marks arriving meanwhile are judged
+together. After a claim of at least half :data:`CLAIM_LIMIT` marks are waiting, already
+gathered: the loop claims again at once (pausing there too, judging fell 2-5 minutes
+behind the scale bench's 3,333 marks a second)."""
 
 IDLE_S = (0.1, 1.0)
 """Poll interval while the queue is empty: from the first bound, doubling to the second."""
@@ -76,13 +79,15 @@ class JudgingLoop:
         idle = IDLE_S[0]
         while not stop.is_set():
             try:
-                judged = await self.pass_once()
+                claimed, judged = await self._pass(None)
                 await self._count_pending()
             except DatabaseUnavailable as exc:
                 log.warning("judging postponed: %s", exc)
                 await _wait(stop, RETRY_S)
                 continue
-            if judged:
+            if 2 * len(claimed) >= self.claim_limit:
+                idle = IDLE_S[0]
+            elif judged:
                 idle = IDLE_S[0]
                 await _wait(stop, GATHER_S)
             elif await self._sleep(stop, idle):
