@@ -178,15 +178,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with notifications.dispatching(settings, pool, stop) as dispatcher:
             shared.opened_dispatcher = dispatcher
             background = [
-                asyncio.create_task(sweep_forever(pool, settings.sweep_interval_s, stop, judging)),
                 asyncio.create_task(
                     retain_forever(
                         pool, settings.retention_interval_s, settings.compress_after_days, stop
                     )
                 ),
-                asyncio.create_task(judging.run(stop)),
                 asyncio.create_task(page_events.listen(url, _page_changed(app), stop)),
             ]
+            if settings.judging:
+                background += [
+                    asyncio.create_task(
+                        sweep_forever(pool, settings.sweep_interval_s, stop, judging)
+                    ),
+                    asyncio.create_task(judging.run(stop)),
+                ]
             # Everything loaded so far lives as long as the process: moving it out of the
             # collector's generations keeps the full collections that a page render's
             # thousands of objects trigger from walking the whole import graph (uncached

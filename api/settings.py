@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     push_rate: str = "60/minute"
     # How often each API process re-judges every probe (silence -> unknown/dead).
     sweep_interval_s: float = Field(default=15.0, ge=1, le=3600)
+    # Whether this process judges health (the judging loop and the silence sweep); off:
+    # a process that only answers requests, such as one that serves the public pages
+    # apart from ingest (``callprobe cluster up --pages``), with judging left to others.
+    judging: bool = True
     # Clock difference tolerated between agents and the API: a result's started_at
     # must lie in [leased_at - skew, now + skew].
     result_clock_skew_s: float = Field(default=60.0, ge=0, le=3600)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from api.errors import RETRY_AFTER_S
 
 ASK_PATH = "/v1/public/domains/allowed"
+PAGE_PATHS = ("/s/*", "/static/*")
+"""What the page processes serve when there are any: the public pages and their assets."""
 UNAVAILABLE_BODY = (
     '{"error": {"code": "unavailable", "message": "no API replica is ready (the database may'
     ' be restarting); try again shortly", "details": []}}'
@@ -35,6 +37,9 @@ class ProxyConfig:
 
     upstreams: Sequence[str]
     """The API processes, ``host:port`` each."""
+    page_upstreams: Sequence[str] = ()
+    """Processes that serve the public pages (``/s/`` and ``/static/``) apart from the
+    APIs, so page latency does not depend on ingest; none: the APIs serve them too."""
     http_port: int = 80
     https_port: int = 443
     bind: str | None = None
@@ -69,19 +74,23 @@ def _globals(config: ProxyConfig) -> list[str]:
 
 
 def _upstreams(config: ProxyConfig) -> list[str]:
+    if config.page_upstreams:
+        routes = [
+            f"\t@pages path {' '.join(PAGE_PATHS)}",
+            "\thandle @pages {",
+            *_indented(_reverse_proxy(config, config.page_upstreams)),
+            "\t}",
+            "\thandle {",
+            *_indented(_reverse_proxy(config, config.upstreams)),
+            "\t}",
+        ]
+    else:
+        routes = _reverse_proxy(config, config.upstreams)
     return [
         "(upstreams) {",
         "\t@no_request_id not header X-Request-ID *",
         "\trequest_header @no_request_id X-Request-ID {http.request.uuid}",
-        f"\treverse_proxy {' '.join(config.upstreams)} {{",
-        "\t\tlb_policy round_robin",
-        f"\t\tlb_try_duration {config.try_duration_s:g}s",
-        "\t\tlb_try_interval 100ms",
-        "\t\tfail_duration 10s",
-        f"\t\thealth_uri {config.health_uri}",
-        "\t\thealth_interval 1s",
-        "\t\thealth_timeout 2s",
-        "\t}",
+        *routes,
         "\thandle_errors {",
         "\t\t@unavailable expression `{err.status_code} in [502, 503, 504]`",
         f"\t\theader @unavailable Retry-After {RETRY_AFTER_S}",
@@ -90,6 +99,24 @@ def _upstreams(config: ProxyConfig) -> list[str]:
         "\t}",
         "}",
     ]
+
+
+def _reverse_proxy(config: ProxyConfig, upstreams: Sequence[str]) -> list[str]:
+    return [
+        f"\treverse_proxy {' '.join(upstreams)} {{",
+        "\t\tlb_policy round_robin",
+        f"\t\tlb_try_duration {config.try_duration_s:g}s",
+        "\t\tlb_try_interval 100ms",
+        "\t\tfail_duration 10s",
+        f"\t\thealth_uri {config.health_uri}",
+        "\t\thealth_interval 1s",
+        "\t\thealth_timeout 2s",
+        "\t}",
+    ]
+
+
+def _indented(lines: list[str]) -> list[str]:
+    return [f"\t{line}" for line in lines]
 
 
 def _sites(config: ProxyConfig) -> list[str]:

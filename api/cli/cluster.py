@@ -96,6 +96,9 @@ async def _create_project(url: str) -> tuple[str, str]:
 def up_command(
     *,
     apis: Annotated[int, typer.Option(help="API processes", min=1, max=10)] = 2,
+    pages: Annotated[
+        int, typer.Option(help="Processes serving only the public pages", min=0, max=10)
+    ] = 0,
     agents: Annotated[str, typer.Option(help="Agents per location, e.g. ams:2,fra:1")] = "local:1",
     calls: Annotated[bool, typer.Option(help="Agents start call engines (sip_call)")] = True,
     api_port: Annotated[int, typer.Option(help="First API port; the others follow")] = 18400,
@@ -107,6 +110,7 @@ def up_command(
     try:
         spec = ClusterSpec(
             apis=apis,
+            pages=pages,
             agents=parse_agents(agents),
             calls=calls,
             api_port=api_port,

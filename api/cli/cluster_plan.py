@@ -1,5 +1,6 @@
-"""What ``callprobe cluster up`` runs: N API processes on consecutive ports, Caddy in
-front of them, M agents talking to the API through Caddy, all against one database.
+"""What ``callprobe cluster up`` runs: N API processes on consecutive ports (then P that
+serve only the public pages), Caddy in front of them, M agents talking to the API through
+Caddy, all against one database.
 
 Pure but for the paths it names: the command lines, environments, ports and log files
 of every member, and the proxy's Caddyfile. Files live under the cluster's root
@@ -29,6 +30,9 @@ class ClusterSpec:
     """The topology's shape and ports."""
 
     apis: int = 2
+    pages: int = 0
+    """Processes that serve only the public pages (no judging, no notifications); the
+    proxy sends ``/s/`` and ``/static/`` to them. None: the APIs serve the pages."""
     agents: dict[str, int] = field(default_factory=lambda: {"local": 1})
     """Agents per location."""
     calls: bool = True
@@ -49,9 +53,10 @@ class ClusterSpec:
 
     def proxy(self) -> ProxyConfig:
         """The proxy's configuration for this topology."""
-        upstreams = [f"{self.host}:{self.api_port + n}" for n in range(self.apis)]
+        upstreams = [f"{self.host}:{self.api_port + n}" for n in range(self.apis + self.pages)]
         return ProxyConfig(
-            upstreams=upstreams,
+            upstreams=upstreams[: self.apis],
+            page_upstreams=upstreams[self.apis :],
             http_port=self.http_port,
             https_port=self.https_port,
             bind=self.host,
@@ -70,9 +75,9 @@ def parse_agents(text: str) -> dict[str, int]:
 
 
 def members(spec: ClusterSpec, root: Path, database_url: str) -> list[Member]:
-    """Every member in start order: the APIs, the proxy, the agents."""
+    """Every member in start order: the APIs and page processes, the proxy, the agents."""
     return [
-        *(_api(spec, root, database_url, n) for n in range(spec.apis)),
+        *(_api(spec, root, database_url, n) for n in range(spec.apis + spec.pages)),
         _proxy(spec, root),
         *(
             _agent(spec, root, location, n, index)
@@ -95,7 +100,9 @@ def _callprobe(*args: str) -> list[str]:
 
 
 def _api(spec: ClusterSpec, root: Path, database_url: str, n: int) -> Member:
+    """The ``n``-th API process; those past ``spec.apis`` serve the pages alone."""
     port = spec.api_port + n
+    name = f"api-{n + 1}" if n < spec.apis else f"pages-{n - spec.apis + 1}"
     env = {
         "CALLPROBE_DATABASE_URL": database_url,
         # Client addresses (rate limits) come from X-Forwarded-For only when the proxy
@@ -107,12 +114,14 @@ def _api(spec: ClusterSpec, root: Path, database_url: str, n: int) -> Member:
     }
     if "CALLPROBE_PUBLIC_URL" not in os.environ:
         env["CALLPROBE_PUBLIC_URL"] = spec.proxy_url
+    if n >= spec.apis:
+        env |= {"CALLPROBE_JUDGING": "false", "CALLPROBE_NOTIFY_DISPATCH": "false"}
     return Member(
-        name=f"api-{n + 1}",
+        name=name,
         role="api",
         argv=_callprobe("serve", "--host", spec.host, "--port", str(port), *_QUIET),
         env=env,
-        log=str(root / "logs" / f"api-{n + 1}.log"),
+        log=str(root / "logs" / f"{name}.log"),
         port=port,
         ready_url=f"http://{spec.host}:{port}/readyz",
     )

@@ -1,10 +1,12 @@
-"""``callprobe cluster up|status|down``: two API processes, the Caddy proxy and two agents
-as real detached processes; requests through the proxy survive a kill -9 of an API; the
+"""``callprobe cluster up|status|down``: two API processes, a page process, the Caddy proxy
+and two agents as real detached processes; requests through the proxy survive a kill -9
+of an API; the proxy sends the public pages to the page process only; the
 proxy terminates TLS for a verified custom domain only, with a certificate of its local
 CA (checked against that CA, the connection pinned to loopback)."""
 
 from __future__ import annotations
 
+import os
 import ssl
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import httpx
 import pytest
@@ -26,7 +29,7 @@ pytestmark = pytest.mark.db
 
 PROXY = "http://127.0.0.1:18480"
 HTTPS_PORT = 18443
-MEMBERS = ["api-1", "api-2", "proxy", "agent-ams-0", "agent-fra-0"]
+MEMBERS = ["api-1", "api-2", "pages-1", "proxy", "agent-ams-0", "agent-fra-0"]
 
 
 def _cli(environ: dict[str, str], *args: str) -> str:
@@ -55,7 +58,7 @@ def topology(
 ) -> Iterator[tuple[Topology, dict[str, str]]]:
     data = tmp_path_factory.mktemp("cluster")
     environ = harness.env(db.url, data, CALLPROBE_DNS_SERVER=f"127.0.0.1:{dns.port}")
-    up = ["up", "--apis", "2", "--agents", "ams:1,fra:1", "--no-calls"]
+    up = ["up", "--apis", "2", "--pages", "1", "--agents", "ams:1,fra:1", "--no-calls"]
     started = time.monotonic()
     try:
         out = _cli(environ, *up)
@@ -67,8 +70,15 @@ def topology(
         started = time.monotonic()
         out = _cli(environ, "down")
         print(f"cluster down in {time.monotonic() - started:.1f} s: {out.strip()}")
-    assert out.startswith("stopped: agent-ams-0, agent-fra-0, proxy, api-1, api-2")
+    assert out.startswith("stopped: agent-ams-0, agent-fra-0, proxy, api-1, api-2, pages-1")
     assert not any(Topology(data / "cluster").alive(name) for name in MEMBERS)
+
+
+def _restart(cluster: Topology, environ: dict[str, str], name: str) -> bool:
+    """Start a member again with the environment ``cluster up`` had (its database, data
+    directory and DNS server), as ``cluster up`` itself would."""
+    with patch.dict(os.environ, environ):
+        return cluster.start(name)
 
 
 def _key(topology: Topology) -> dict[str, str]:
@@ -91,7 +101,7 @@ def test_status_names_every_member_and_its_readiness(
 def test_requests_through_the_proxy_survive_a_killed_api(
     topology: tuple[Topology, dict[str, str]],
 ) -> None:
-    cluster, _ = topology
+    cluster, environ = topology
     with httpx.Client(base_url=PROXY, headers=_key(cluster), timeout=10) as client:
         answer = client.get("/v1/project")
         assert answer.status_code == 200 and answer.headers["x-request-id"]
@@ -102,9 +112,28 @@ def test_requests_through_the_proxy_survive_a_killed_api(
         agents = client.get("/v1/agents").json()
     print(f"40 requests after kill -9 of api-1 in {elapsed:.2f} s")
     assert codes == [200] * 40
-    assert cluster.start("api-1")
+    assert _restart(cluster, environ, "api-1")
     assert httpx.get("http://127.0.0.1:18400/readyz").status_code == 200
     assert {a["name"] for a in agents} == {"agent-ams-0", "agent-fra-0"}
+
+
+def test_the_public_pages_are_served_by_the_page_process_alone(
+    topology: tuple[Topology, dict[str, str]],
+) -> None:
+    cluster, environ = topology
+    slug = f"split-{time.time_ns()}"
+    with httpx.Client(base_url=PROXY, headers=_key(cluster), timeout=15) as client:
+        client.post("/v1/pages", json={"name": "Split", "slug": slug}).raise_for_status()
+        assert client.get(f"/s/{slug}").status_code == 200
+        cluster.kill("pages-1")
+        try:
+            # The APIs could render the page, but the proxy sends pages elsewhere: the page
+            # process's absence shows (after the proxy's 5 s of retries), the API does not.
+            assert client.get(f"/s/{slug}").status_code == 503
+            assert client.get("/v1/project").status_code == 200
+        finally:
+            assert _restart(cluster, environ, "pages-1")
+        assert client.get(f"/s/{slug}").status_code == 200
 
 
 def _https_get(ca: Path, domain: str) -> httpx.Response:
@@ -138,7 +167,8 @@ def test_the_proxy_serves_tls_for_verified_custom_domains_only(
         _page(client, unverified)
         record = page["custom_domain"]
         dns.records[record["txt_record"]] = record["txt_value"]
-        client.post(f"/v1/pages/{page['id']}/domain/verify").raise_for_status()
+        verify = client.post(f"/v1/pages/{page['id']}/domain/verify")
+        assert verify.status_code == 200, verify.text
         ask = "/v1/public/domains/allowed"
         deadline = time.monotonic() + 10
         while client.get(ask, params={"domain": verified}).status_code != 200:

@@ -8,7 +8,11 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,7 @@ import httpx
 import pytest
 
 from api.cli.caddyfile import ASK_PATH, ProxyConfig, caddyfile
-from api.cli.cluster_plan import parse_agents
+from api.cli.cluster_plan import ClusterSpec, members, parse_agents
 from api.errors import RETRY_AFTER_S
 
 CADDY = shutil.which("caddy")
@@ -114,3 +118,76 @@ def _first_answer(url: str) -> httpx.Response:
         except httpx.TransportError:
             assert time.monotonic() < deadline, "caddy never answered"
             time.sleep(0.1)
+
+
+@contextmanager
+def _named_server(name: str) -> Iterator[str]:
+    """A local HTTP server that answers every GET with its own name (``/readyz`` too)."""
+
+    class Named(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(name.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Named)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(CADDY is None, reason="caddy is not installed (scripts/bootstrap.sh)")
+def test_page_processes_get_the_pages_and_the_apis_the_rest(tmp_path: Path) -> None:
+    """A real Caddy in front of an "api" and a "pages" upstream."""
+    assert CADDY is not None
+    with _named_server("api") as api, _named_server("pages") as pages:
+        config = ProxyConfig(upstreams=[api], page_upstreams=[pages], http_port=18494,
+                             https_port=18495, bind="127.0.0.1")  # fmt: skip
+        path = tmp_path / "Caddyfile"
+        path.write_text(caddyfile(config))
+        environ = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+        caddy = subprocess.Popen([CADDY, "run", "--config", str(path), "--adapter", "caddyfile"],
+                                 env=environ, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            served = {
+                url: _first_get(f"http://127.0.0.1:18494{url}")
+                for url in ("/s/voice", "/s/voice/wall", "/static/page.css", "/v1/probes",
+                            "/readyz", "/console/", "/")
+            }  # fmt: skip
+        finally:
+            caddy.terminate()
+            caddy.wait(10)
+    assert served == {
+        "/s/voice": "pages", "/s/voice/wall": "pages", "/static/page.css": "pages",
+        "/v1/probes": "api", "/readyz": "api", "/console/": "api", "/": "api",
+    }  # fmt: skip
+
+
+def _first_get(url: str) -> str:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return httpx.get(url, timeout=5).text
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "caddy never answered"
+            time.sleep(0.1)
+
+
+def test_page_processes_follow_the_apis_and_neither_judge_nor_notify(tmp_path: Path) -> None:
+    spec = ClusterSpec(apis=2, pages=1, agents={"ams": 1}, calls=False)
+    planned = {m.name: m for m in members(spec, tmp_path, "postgresql://db/callprobe")}
+    assert list(planned) == ["api-1", "api-2", "pages-1", "proxy", "agent-ams-0"]
+    assert [planned[n].port for n in ("api-1", "api-2", "pages-1")] == [18400, 18401, 18402]
+    off = {"CALLPROBE_JUDGING": "false", "CALLPROBE_NOTIFY_DISPATCH": "false"}
+    assert off.items() <= planned["pages-1"].env.items()
+    assert not off.keys() & planned["api-1"].env.keys()
+    proxy = spec.proxy()
+    assert (proxy.upstreams, proxy.page_upstreams) == (
+        ["127.0.0.1:18400", "127.0.0.1:18401"], ["127.0.0.1:18402"],
+    )  # fmt: skip
