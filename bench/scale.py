@@ -5,16 +5,20 @@ posted by simulated agents, while the public status page is timed. Run it with
 
     .venv/bin/python -m bench.scale [--probes 10000] [--locations 20] [--minutes 10]
 
-1. A fresh cluster of its own (.var/pg-bench-scale, port 25447) and two
-   ``callprobe serve`` processes (ports 18295 and 18296, one worker each).
+1. A fresh cluster of its own (.var/pg-bench-scale, port 25447), two
+   ``callprobe serve`` processes (ports 18295 and 18296, one worker each) and
+   ``--page-processes`` (1) that serve only the public pages (``CALLPROBE_JUDGING`` and
+   ``CALLPROBE_NOTIFY_DISPATCH`` off, port 18297 on: what ``callprobe cluster up
+   --pages`` starts and the proxy sends ``/s/`` to).
 2. Through the API: one project (its probe quota raised to ``--probes``), one
    location and agent per location, ``--probes`` TCP probes every ``--interval``
    seconds at every location (new schedules start spread over one interval), and a
    50-component status page (slug ``scale``).
 3. Every schedule is restarted from now at its offset (as ``store.schedules`` makes
    them), so the load starts at the rate rather than with the set-up's backlog.
-4. The public page is timed alone for ``--baseline`` seconds (one client, a request
-   every 0.25 s, alternating between the APIs), then again while the load runs.
+4. The public page is timed alone for ``--baseline`` seconds (one client a request
+   every 0.25 s alternating between the APIs, another likewise on the page processes),
+   then again while the load runs.
 5. One simulated agent per location, half on each API, does what ``callprobe
    agent`` does minus the checks: lease up to ``--max-runs``, post a synthetic
    result per run in batches of ``--batch``, wait ``poll_after_s`` when nothing was
@@ -55,6 +59,8 @@ from store import cluster, schedules
 
 DB_PORT = 25447
 API_PORTS = (18295, 18296)
+PAGE_PORT = 18297
+"""The first page process's port; the others follow."""
 ADMIN = "scale-bench-admin-token-0123456789ab"
 SLUG = "scale"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -119,6 +125,9 @@ class Seen:
 
     leases: list[float] = field(default_factory=list)
     page: list[float] = field(default_factory=list)
+    """The page's times from the APIs."""
+    page_process: list[float] = field(default_factory=list)
+    """The page's times from the page processes."""
     posted: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -178,9 +187,9 @@ async def _agent(n: int, location: str, token: str, until: float, args: Any, see
                 await asyncio.sleep(lease["poll_after_s"])
 
 
-async def _pages(until: float, out: list[float]) -> None:
-    """The public page, one request every 0.25 s, alternating between the APIs."""
-    clients = [httpx.AsyncClient(base_url=_base(n), timeout=30) for n in range(len(API_PORTS))]
+async def _pages(until: float, out: list[float], ports: list[int]) -> None:
+    """The public page, one request every 0.25 s, alternating between ``ports``."""
+    clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", timeout=30) for p in ports]
     n = 0
     try:
         while time.monotonic() < until:
@@ -195,13 +204,25 @@ async def _pages(until: float, out: list[float]) -> None:
             await client.aclose()
 
 
+def _page_ports(args: argparse.Namespace) -> list[int]:
+    return [PAGE_PORT + n for n in range(args.page_processes)]
+
+
+async def _timed_pages(until: float, args: argparse.Namespace, seen: Seen) -> None:
+    """The page from the APIs and, apart, from the page processes (if any)."""
+    timers = [_pages(until, seen.page, list(API_PORTS))]
+    if args.page_processes:
+        timers.append(_pages(until, seen.page_process, _page_ports(args)))
+    await asyncio.gather(*timers)
+
+
 async def _load(world: World, args: argparse.Namespace, seen: Seen) -> None:
     until = time.monotonic() + args.minutes * 60
     agents = [
         _agent(n, location, token, until, args, seen)
         for n, (location, token) in enumerate(world.agents)
     ]
-    await asyncio.gather(*agents, _pages(until, seen.page))
+    await asyncio.gather(*agents, _timed_pages(until, args, seen))
 
 
 _RESTART = sql.SQL(
@@ -340,13 +361,15 @@ def main(args: argparse.Namespace) -> Table:
         "CALLPROBE_MAX_PROBES_PER_PROJECT": str(args.probes),
     }
     apis = [harness.serve(port, environ, "--log-level", "warning") for port in API_PORTS]
+    pages_only = {**environ, "CALLPROBE_JUDGING": "false", "CALLPROBE_NOTIFY_DISPATCH": "false"}
+    apis += [harness.serve(p, pages_only, "--log-level", "warning") for p in _page_ports(args)]
     try:
         started = time.monotonic()
         world = _world(args)
         setup_s = time.monotonic() - started
         _restart_schedules(url)
-        baseline: list[float] = []
-        asyncio.run(_pages(time.monotonic() + args.baseline, baseline))
+        baseline = Seen()
+        asyncio.run(_timed_pages(time.monotonic() + args.baseline, args, baseline))
         seen = Seen()
         pids = [api.pid for api in apis]
         pg_before = _cpu_by_pid(_postgres_pids(root))
@@ -356,6 +379,8 @@ def main(args: argparse.Namespace) -> Table:
         asyncio.run(_load(world, args, seen))
         load_s = time.monotonic() - load_from
         cpu = [(_cpu_s([pid]) - b) / load_s for pid, b in zip(pids, cpu_before, strict=False)]
+        if args.page_processes:
+            cpu[len(API_PORTS) :] = [sum(cpu[len(API_PORTS) :])]
         cpu.append(_cluster_cpu_since(root, pg_before) / load_s)
         cpu.append((time.process_time() - generator_before) / load_s)
         time.sleep(5)
@@ -374,7 +399,7 @@ def _table(
     args: argparse.Namespace,
     world: World,
     seen: Seen,
-    baseline: list[float],
+    baseline: Seen,
     stored: Stored,
     cpu: list[float],
     lags: tuple[str, str],
@@ -383,7 +408,7 @@ def _table(
     table = Table(
         title=f"{len(world.probes):,} probes x {len(world.agents)} locations every "
         f"{args.interval} s for {times[1] / 60:.1f} min against {len(API_PORTS)} API processes "
-        f"(set-up {times[0]:.0f} s)"
+        f"and {args.page_processes} page processes (set-up {times[0]:.0f} s)"
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -404,13 +429,16 @@ def _table(
             "marks waiting at the end / oldest",
             f"{stored.marks_waiting:,} / {stored.oldest_mark_s:.0f} s",
         ),
-        ("public page p50 / p99 ms, before", f"{_ms(baseline, 0.5)} / {_ms(baseline, 0.99)}"),
-        (
-            "public page p50 / p99 ms, under load",
-            f"{_ms(seen.page, 0.5)} / {_ms(seen.page, 0.99)}",
+        *_page_rows("from the APIs", baseline.page, seen.page),
+        *(
+            _page_rows("from a page process", baseline.page_process, seen.page_process)
+            if args.page_processes
+            else []
         ),
         (
-            "CPU: API 1 / API 2 / PostgreSQL / load generator (cores)",
+            "CPU: API 1 / API 2 / page processes / PostgreSQL / load generator (cores)"
+            if args.page_processes
+            else "CPU: API 1 / API 2 / PostgreSQL / load generator (cores)",
             " / ".join(f"{c:.2f}" for c in cpu),
         ),
         ("bytes per stored result (hypertable, indexes)", f"{stored.bytes_per_result:,.0f}"),
@@ -420,6 +448,16 @@ def _table(
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def _page_rows(where: str, before: list[float], under: list[float]) -> list[tuple[str, str]]:
+    def times(seen: list[float]) -> str:
+        return f"{_ms(seen, 0.5)} / {_ms(seen, 0.99)}"
+
+    return [
+        (f"public page {where} p50 / p99 ms, before", times(before)),
+        (f"public page {where} p50 / p99 ms, under load", times(under)),
+    ]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -432,6 +470,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--baseline", type=float, default=20.0)
     options.add_argument("--max-runs", type=int, default=500)
     options.add_argument("--batch", type=int, default=500)
+    options.add_argument("--page-processes", type=int, default=1)
     return options
 
 
