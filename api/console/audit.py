@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.console import render
 from api.console.session import Member, owner
 from api.routes import audit as api_audit
+from api.schemas.common import BIGINT_MAX
 from api.state import of as state_of
 from store.audit import Entry
 
@@ -40,7 +41,11 @@ class Line:
 
 
 @router.get("", response_class=HTMLResponse)
-async def audit_page(request: Request, seat: Member, before: int | None = None) -> Response:
+async def audit_page(
+    request: Request,
+    seat: Member,
+    before: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None,
+) -> Response:
     owner(seat)
     st = state_of(request.app)
     rows = await api_audit.entries(st, seat.principal, before=before, limit=PAGE)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
+from api.schemas.common import BIGINT_MAX
 from api.security.auth import Principal, Reader
 from api.state import AppState, State
 from statuspages.csv_cells import csv_cell
@@ -38,7 +39,9 @@ async def list_audit(
     *,
     principal: Reader,
     st: State,
-    before: Annotated[int | None, Query(ge=1, description="An id: older entries only")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="An id: older entries only")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     fmt: Annotated[Format, Query(alias="format")] = "json",
 ) -> Response:

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from api.schemas.channels import AttemptOut, DeliveryDetail, DeliveryOut, DeliveryState
+from api.schemas.common import BIGINT_MAX
 from api.security.auth import Reader, Writer
 from api.services import audit
 from api.state import State
@@ -32,7 +33,9 @@ async def channel_deliveries(
     principal: Reader,
     st: State,
     state: DeliveryState | None = None,
-    before: Annotated[int | None, Query(ge=1, description="A seq: older ones only")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="A seq: older ones only")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[DeliveryDetail]:
     """A channel's deliveries, newest first, each with its attempts; page back with

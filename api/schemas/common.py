@@ -74,3 +74,8 @@ class InputModel(BaseModel):
     """A request body: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+BIGINT_MAX = 2**63 - 1
+"""The largest id a ``bigint`` column holds: a cursor past it is refused with a 422, not
+sent to the database (where it fails as out of range)."""

@@ -196,3 +196,8 @@ def test_audit_page_is_for_owners_with_diff_and_csv(owner: Person, editor: Perso
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert rows[0]["actor"] == editor.email and rows[0]["via"] == "console"
+
+
+def test_audit_page_refuses_a_cursor_past_bigint(owner: Person) -> None:
+    assert owner.client.get(owner.path("/audit"), params={"before": 2**63}).status_code == 422
+    assert owner.client.get(owner.path("/audit"), params={"before": 2**63 - 1}).status_code == 200
