@@ -102,8 +102,14 @@ def _upstreams(config: ProxyConfig) -> list[str]:
 
 
 def _reverse_proxy(config: ProxyConfig, upstreams: Sequence[str]) -> list[str]:
+    # Idle connections to the APIs are dropped after 3 s, before uvicorn closes them
+    # (5 s): Caddy's default (2 minutes) let it reuse a connection the API had just
+    # closed, a failed request that also marked a healthy API down for fail_duration.
     return [
         f"\treverse_proxy {' '.join(upstreams)} {{",
+        "\t\ttransport http {",
+        "\t\t\tkeepalive 3s",
+        "\t\t}",
         "\t\tlb_policy round_robin",
         f"\t\tlb_try_duration {config.try_duration_s:g}s",
         "\t\tlb_try_interval 100ms",

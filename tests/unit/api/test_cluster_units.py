@@ -51,6 +51,8 @@ def test_caddy_reads_the_caddyfile_as_meant(tmp_path: Path) -> None:
     assert [u["dial"] for u in proxy["upstreams"]] == list(config.upstreams)
     assert proxy["health_checks"]["active"]["uri"] == "/readyz"
     assert proxy["load_balancing"]["try_duration"] == 5_000_000_000
+    # Idle upstream connections close before uvicorn's own 5 s keep-alive timeout does.
+    assert proxy["transport"]["keep_alive"]["idle_timeout"] == 3_000_000_000
     tls = adapted["apps"]["tls"]["automation"]
     assert tls["on_demand"]["ask"] == f"http://127.0.0.1:18480{ASK_PATH}"
     assert tls["policies"] == [{"issuers": [{"module": "internal"}], "on_demand": True}]
