@@ -107,13 +107,17 @@ async def claim(conn: AsyncConn, limit: int, lease_s: float) -> list[Claim]:
 async def release(conn: AsyncConn, claims: Sequence[Claim]) -> list[float]:
     """Delete the claimed marks not marked again since (in the judgement's transaction);
     the seconds each waited from its mark to now."""
+    if not claims:
+        return []
     rows = await (await conn.execute(_RELEASE, _columns(claims))).fetchall()
     return [row[0] for row in rows]
 
 
 async def unlease(conn: AsyncConn, claims: Sequence[Claim]) -> None:
-    """Hand claimed marks back at once (their judgement failed), not when the lease ends."""
-    await conn.execute(_UNLEASE, _columns(claims))
+    """Hand claimed marks back at once (their judgement failed, or another replica is
+    judging their probe), not when the lease ends."""
+    if claims:
+        await conn.execute(_UNLEASE, _columns(claims))
 
 
 async def pending(conn: AsyncConn) -> int:

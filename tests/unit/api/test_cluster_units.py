@@ -91,32 +91,40 @@ def test_bad_agent_lists_are_refused(text: str) -> None:
 def test_with_no_replica_ready_the_proxy_answers_503_with_retry_after(tmp_path: Path) -> None:
     """A real Caddy whose one upstream never answers (as when every replica's /readyz says
     503 while the database restarts): the client gets the API's error shape and a pause."""
-    assert CADDY is not None
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
     config = ProxyConfig(upstreams=[f"127.0.0.1:{dead}"], http_port=18496, https_port=18497,
                          bind="127.0.0.1", try_duration_s=0.5)  # fmt: skip
+    with _running(config, tmp_path):
+        answer = _first_answer("POST", "http://127.0.0.1:18496/v1/agent/lease")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == str(RETRY_AFTER_S)
+    assert answer.json()["error"]["code"] == "unavailable"
+
+
+@contextmanager
+def _running(config: ProxyConfig, tmp_path: Path) -> Iterator[None]:
+    """A real Caddy running ``config`` (its storage under ``tmp_path``) while in the block."""
+    assert CADDY is not None
     path = tmp_path / "Caddyfile"
     path.write_text(caddyfile(config))
     environ = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
     caddy = subprocess.Popen([CADDY, "run", "--config", str(path), "--adapter", "caddyfile"],
                              env=environ, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        answer = _first_answer("http://127.0.0.1:18496/v1/agent/lease")
+        yield
     finally:
         caddy.terminate()
         caddy.wait(10)
-    assert answer.status_code == 503
-    assert answer.headers["retry-after"] == str(RETRY_AFTER_S)
-    assert answer.json()["error"]["code"] == "unavailable"
 
 
-def _first_answer(url: str) -> httpx.Response:
+def _first_answer(method: str, url: str) -> httpx.Response:
+    """The first answer once Caddy listens."""
     deadline = time.monotonic() + 10
     while True:
         try:
-            return httpx.post(url, timeout=5)
+            return httpx.request(method, url, timeout=5)
         except httpx.TransportError:
             assert time.monotonic() < deadline, "caddy never answered"
             time.sleep(0.1)
@@ -147,38 +155,19 @@ def _named_server(name: str) -> Iterator[str]:
 @pytest.mark.skipif(CADDY is None, reason="caddy is not installed (scripts/bootstrap.sh)")
 def test_page_processes_get_the_pages_and_the_apis_the_rest(tmp_path: Path) -> None:
     """A real Caddy in front of an "api" and a "pages" upstream."""
-    assert CADDY is not None
     with _named_server("api") as api, _named_server("pages") as pages:
         config = ProxyConfig(upstreams=[api], page_upstreams=[pages], http_port=18494,
                              https_port=18495, bind="127.0.0.1")  # fmt: skip
-        path = tmp_path / "Caddyfile"
-        path.write_text(caddyfile(config))
-        environ = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
-        caddy = subprocess.Popen([CADDY, "run", "--config", str(path), "--adapter", "caddyfile"],
-                                 env=environ, stderr=subprocess.DEVNULL)  # fmt: skip
-        try:
+        with _running(config, tmp_path):
             served = {
-                url: _first_get(f"http://127.0.0.1:18494{url}")
+                url: _first_answer("GET", f"http://127.0.0.1:18494{url}").text
                 for url in ("/s/voice", "/s/voice/wall", "/static/page.css", "/v1/probes",
                             "/readyz", "/console/", "/")
             }  # fmt: skip
-        finally:
-            caddy.terminate()
-            caddy.wait(10)
     assert served == {
         "/s/voice": "pages", "/s/voice/wall": "pages", "/static/page.css": "pages",
         "/v1/probes": "api", "/readyz": "api", "/console/": "api", "/": "api",
     }  # fmt: skip
-
-
-def _first_get(url: str) -> str:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            return httpx.get(url, timeout=5).text
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "caddy never answered"
-            time.sleep(0.1)
 
 
 def test_page_processes_follow_the_apis_and_neither_judge_nor_notify(tmp_path: Path) -> None:
