@@ -70,6 +70,7 @@ SELECT p.id AS probe_id, p.project_id, p.name, p.kind, p.interval_s, p.policy, p
                  JOIN locations l ON l.id = pl.location_id WHERE pl.probe_id = p.id),
                 '{}') AS locations
 FROM probes p WHERE p.id = ANY(%(ids)s)
+FOR KEY SHARE OF p
 """
 
 _TRY_LOCK = "SELECT k, pg_try_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k"
@@ -104,7 +105,9 @@ ORDER BY opened_at DESC LIMIT %(limit)s
 
 
 async def probe_configs(conn: AsyncConn, probe_ids: Sequence[uuid.UUID]) -> list[ProbeHealthConfig]:
-    """Thresholds, policy and locations of the given probes."""
+    """Thresholds, policy and locations of the given probes, which stay until the caller's
+    transaction ends: a probe deleted meanwhile would make the health written for it fail
+    its foreign key (a delete waits; edits do not)."""
     return await fetch_all(conn, ProbeHealthConfig, _CONFIGS, {"ids": list(probe_ids)})
 
 

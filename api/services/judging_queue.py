@@ -85,6 +85,10 @@ class JudgingLoop:
                 log.warning("judging postponed: %s", exc)
                 await _wait(stop, RETRY_S)
                 continue
+            except Exception:  # a bug in one pass must not end judging for the process
+                log.exception("judging pass failed")
+                await _wait(stop, RETRY_S)
+                continue
             if 2 * len(claimed) >= self.claim_limit:
                 idle = IDLE_S[0]
             elif judged:
@@ -115,8 +119,31 @@ class JudgingLoop:
             claims = await judging_queue.claim(conn, self.claim_limit, LEASE_S)
         judged = []
         for chunk in _chunks(claims):
-            judged += await self._judge(chunk, now or datetime.now(UTC))
+            judged += await self._judge_apart(chunk, now or datetime.now(UTC))
         return claims, judged
+
+    async def _judge_apart(self, claims: Sequence[Claim], now: datetime) -> list[Claim]:
+        """Judge a chunk; after a failure that is not the database's, its probes one by one.
+        A probe this code cannot judge (a bug, a policy an older version stored) then stops
+        neither the others nor the loop: the error is logged and its marks are dropped (its
+        next result or edit marks it again), not retried every pass."""
+        try:
+            return await self._judge(claims, now)
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            probes = _wanted(claims)
+            if len(probes) > 1:
+                judged = []
+                for probe in probes:
+                    judged += await self._judge_apart(
+                        [c for c in claims if c.probe_id == probe], now
+                    )
+                return judged
+            log.exception("judging failed, marks dropped", extra={"probe_id": str(*probes)})
+            async with transaction(self.pool) as conn:
+                await judging_queue.release(conn, claims)
+            return []
 
     async def _judge(self, claims: Sequence[Claim], now: datetime) -> list[Claim]:
         """Judge the claims of the probes no other replica is judging, release their marks

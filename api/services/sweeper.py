@@ -48,5 +48,7 @@ async def sweep_forever(
                 judging.nudge()
         except DatabaseUnavailable as exc:
             log.warning("health sweep skipped: %s", exc)
+        except Exception:  # a bug in one sweep must not end sweeping for the process
+            log.exception("health sweep failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)

@@ -152,7 +152,7 @@ def test_a_failed_judgement_hands_its_marks_back(own_db: Cluster, run: Any) -> N
         (short, other) = await _pools(own_db.url, 2, statement_timeout_ms=300)
         try:
             # Another transaction holds the probe's row: this judgement times out
-            # writing its verdicts (their foreign key) and rolls back.
+            # reading the probe (which it keeps from deletion) and rolls back.
             connecting = psycopg.AsyncConnection.connect(own_db.url)
             async with await connecting as holder, holder.transaction():
                 lock = "SELECT FROM probes WHERE id = %s FOR UPDATE"
@@ -168,6 +168,68 @@ def test_a_failed_judgement_hands_its_marks_back(own_db: Cluster, run: Any) -> N
     assert sorted(c.probe_id for c in judged if c.probe_id in probes) == sorted(probes)
     states = run(_states(own_db.url, probes))
     assert {states[p, ""].state for p in probes} == {"degraded"}
+
+
+def test_a_probe_deleted_while_it_is_judged_is_dropped_not_an_error(
+    own_db: Cluster, run: Any
+) -> None:
+    world = run(_world(own_db.url, 2, ["ams"]))
+    probes = world["probes"]
+    run(_store(own_db.url, world, [_result(p, "ams", T0, latency=250.0) for p in probes]))
+
+    async def judge_during_a_delete() -> list[Any]:
+        (source,) = await _pools(own_db.url, 1)
+        try:
+            async with await psycopg.AsyncConnection.connect(own_db.url) as deleter:
+                await deleter.execute("DELETE FROM probes WHERE id = %s", (probes[0],))
+                judging = asyncio.create_task(JudgingLoop(source).pass_once(T0))
+                await asyncio.sleep(0.5)  # the pass waits for the delete's row lock
+                await deleter.commit()
+                return await judging
+        finally:
+            await source.close()
+
+    # Before the pass kept its probes from deletion, it wrote health for the deleted
+    # probe once the delete committed, and failed on the foreign key.
+    judged = run(judge_during_a_delete())
+    assert probes[1] in [c.probe_id for c in judged]
+    states = run(_states(own_db.url, probes))
+    assert set(states) == {(probes[1], ""), (probes[1], "ams")}
+    assert states[probes[1], ""].state == "degraded"
+
+
+def test_a_probe_that_cannot_be_judged_stops_neither_the_others_nor_the_loop(
+    own_db: Cluster, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = run(_world(own_db.url, 3, ["ams"]))
+    probes = world["probes"]
+    poisoned = probes[1]
+
+    async def poison_and_judge() -> tuple[list[Any], int]:
+        async with await psycopg.AsyncConnection.connect(own_db.url, autocommit=True) as conn:
+            # A policy key this version does not know (as an older one might have stored).
+            sql = "UPDATE probes SET policy = '{\"retired_knob\": 1}' WHERE id = %s"
+            await conn.execute(sql, (poisoned,))
+            await _store(own_db.url, world, [_result(p, "ams", T0, latency=250.0) for p in probes])
+            (source,) = await _pools(own_db.url, 1)
+            try:
+                judged = await JudgingLoop(source).drain(T0)
+            finally:
+                await source.close()
+            sql = "SELECT count(*) FROM judging_queue WHERE probe_id = %s"
+            left = await (await conn.execute(sql, (poisoned,))).fetchone()
+            return judged, left[0]  # type: ignore[index]
+
+    judged, left = run(poison_and_judge())
+    assert sorted(c.probe_id for c in judged if c.probe_id in probes) == sorted(
+        [probes[0], probes[2]]
+    )
+    assert left == 0, "the poisoned probe's marks are dropped, not retried every pass"
+    states = run(_states(own_db.url, probes))
+    assert states[probes[0], ""].state == states[probes[2], ""].state == "degraded"
+    failed = [r for r in caplog.records if r.getMessage() == "judging failed, marks dropped"]
+    assert [r.probe_id for r in failed] == [str(poisoned)]  # type: ignore[attr-defined]
+    assert failed[0].exc_info is not None and "retired_knob" in str(failed[0].exc_info[1])
 
 
 def test_a_probe_judged_elsewhere_is_handed_back_not_waited_for(own_db: Cluster, run: Any) -> None:
