@@ -31,6 +31,11 @@ UNAVAILABLE_BODY = (
 clients back off as they do for a replica's 503."""
 
 
+FAIL_S = 2.0
+"""How long a failed request marks its upstream down: the active check (every second)
+marks a dead one down for good; this only bridges the first second after it died."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ProxyConfig:
     """Where the proxy listens and what it forwards to."""
@@ -105,6 +110,10 @@ def _reverse_proxy(config: ProxyConfig, upstreams: Sequence[str]) -> list[str]:
     # Idle connections to the APIs are dropped after 3 s, before uvicorn closes them
     # (5 s): Caddy's default (2 minutes) let it reuse a connection the API had just
     # closed, a failed request that also marked a healthy API down for fail_duration.
+    # Every mark-down ends within the retry window (a failed request: fail_duration;
+    # a failed readiness check: the next check, 1 s on), so one hiccup of the last
+    # replica standing is retried through, not answered 503 for the whole window (a
+    # 10 s fail_duration did that twice in clean-clone CI with api-1 killed).
     return [
         f"\treverse_proxy {' '.join(upstreams)} {{",
         "\t\ttransport http {",
@@ -113,7 +122,7 @@ def _reverse_proxy(config: ProxyConfig, upstreams: Sequence[str]) -> list[str]:
         "\t\tlb_policy round_robin",
         f"\t\tlb_try_duration {config.try_duration_s:g}s",
         "\t\tlb_try_interval 100ms",
-        "\t\tfail_duration 10s",
+        f"\t\tfail_duration {FAIL_S:g}s",
         f"\t\thealth_uri {config.health_uri}",
         "\t\thealth_interval 1s",
         "\t\thealth_timeout 2s",

@@ -108,13 +108,14 @@ def test_requests_through_the_proxy_survive_a_killed_api(
         cluster.kill("api-1")
         try:
             started = time.monotonic()
-            codes = [client.get("/v1/project").status_code for _ in range(40)]
+            answers = [client.get("/v1/project") for _ in range(40)]
             elapsed = time.monotonic() - started
             agents = client.get("/v1/agents").json()
         finally:
             assert _restart(cluster, environ, "api-1")
     print(f"40 requests after kill -9 of api-1 in {elapsed:.2f} s")
-    assert codes == [200] * 40
+    refused = [(n, a.status_code, a.text[:300]) for n, a in enumerate(answers) if a.is_error]
+    assert not refused
     assert httpx.get("http://127.0.0.1:18400/readyz").status_code == 200
     assert {a["name"] for a in agents} == {"agent-ams-0", "agent-fra-0"}
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.cli.caddyfile import ASK_PATH, ProxyConfig, caddyfile
+from api.cli.caddyfile import ASK_PATH, FAIL_S, ProxyConfig, caddyfile
 from api.cli.cluster_plan import ClusterSpec, members, parse_agents
 from api.errors import RETRY_AFTER_S
 
@@ -131,11 +131,19 @@ def _first_answer(method: str, url: str) -> httpx.Response:
 
 
 @contextmanager
-def _named_server(name: str) -> Iterator[str]:
-    """A local HTTP server that answers every GET with its own name (``/readyz`` too)."""
+def _named_server(name: str, *, deaf_s: float = 0.0) -> Iterator[str]:
+    """A local HTTP server that answers every GET with its own name (``/readyz`` too);
+    ``deaf_s``: for that long after the first ``/v1/`` request, those get no answer (the
+    connection closes)."""
+    deaf_until: list[float] = []
 
     class Named(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if deaf_s and self.path.startswith("/v1/"):
+                deaf_until[:] = deaf_until or [time.monotonic() + deaf_s]
+                if time.monotonic() < deaf_until[0]:
+                    self.close_connection = True
+                    return
             self.send_response(200)
             self.end_headers()
             self.wfile.write(name.encode())
@@ -168,6 +176,27 @@ def test_page_processes_get_the_pages_and_the_apis_the_rest(tmp_path: Path) -> N
         "/s/voice": "pages", "/s/voice/wall": "pages", "/static/page.css": "pages",
         "/v1/probes": "api", "/readyz": "api", "/console/": "api", "/": "api",
     }  # fmt: skip
+
+
+@pytest.mark.skipif(CADDY is None, reason="caddy is not installed (scripts/bootstrap.sh)")
+def test_a_hiccup_of_the_last_replica_standing_is_retried_through(tmp_path: Path) -> None:
+    """A real Caddy with one API dead and the other dropping requests for 0.3 s: the
+    failed request marks the survivor down for less than the proxy retries, so the client
+    gets the answer, late, not a 503 (a 10 s mark outlasted the 5 s of retries)."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    with _named_server("api", deaf_s=0.3) as api:
+        config = ProxyConfig(upstreams=[f"127.0.0.1:{dead}", api], http_port=18492,
+                             https_port=18493, bind="127.0.0.1")  # fmt: skip
+        with _running(config, tmp_path):
+            assert _first_answer("GET", "http://127.0.0.1:18492/readyz").text == "api"
+            started = time.monotonic()
+            answer = httpx.get("http://127.0.0.1:18492/v1/project", timeout=10)
+            took = time.monotonic() - started
+    print(f"answered {answer.status_code} after {took:.2f} s")
+    assert (answer.status_code, answer.text) == (200, "api")
+    assert FAIL_S <= took < config.try_duration_s
 
 
 def test_page_processes_follow_the_apis_and_neither_judge_nor_notify(tmp_path: Path) -> None:
