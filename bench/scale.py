@@ -18,7 +18,9 @@ posted by simulated agents, while the public status page is timed. Run it with
    them), so the load starts at the rate rather than with the set-up's backlog.
 4. The public page is timed alone for ``--baseline`` seconds (one client a request
    every 0.25 s alternating between the APIs, another likewise on the page processes),
-   then again while the load runs.
+   then again while the load runs, from a process of its own. ``--page-priority N``
+   runs the page processes and that timer N nice levels above the rest (what a host of
+   their own, or a container's CPU reservation, gives them).
 5. One simulated agent per location, half on each API, does what ``callprobe
    agent`` does minus the checks: lease up to ``--max-runs``, post a synthetic
    result per run in batches of ``--batch``, wait ``poll_after_s`` when nothing was
@@ -36,11 +38,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import re
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -208,12 +212,39 @@ def _page_ports(args: argparse.Namespace) -> list[int]:
     return [PAGE_PORT + n for n in range(args.page_processes)]
 
 
-async def _timed_pages(until: float, args: argparse.Namespace, seen: Seen) -> None:
+async def _timed_pages(until: float, page_ports: list[int], seen: Seen) -> None:
     """The page from the APIs and, apart, from the page processes (if any)."""
     timers = [_pages(until, seen.page, list(API_PORTS))]
-    if args.page_processes:
-        timers.append(_pages(until, seen.page_process, _page_ports(args)))
+    if page_ports:
+        timers.append(_pages(until, seen.page_process, page_ports))
     await asyncio.gather(*timers)
+
+
+def _page_timer(seconds: float, page_ports: list[int], priority: int, out: Any) -> None:
+    if priority:
+        os.setpriority(os.PRIO_PROCESS, 0, -priority)
+    seen = Seen()
+    asyncio.run(_timed_pages(time.monotonic() + seconds, page_ports, seen))
+    out.put((seen.page, seen.page_process))
+
+
+def _time_pages_apart(seconds: float, args: argparse.Namespace) -> Callable[[], tuple[Any, Any]]:
+    """Time the page for ``seconds`` from a process of its own, as a visitor would (on
+    the load generator's event loop, a reply waited while it built a batch); a function
+    that waits for the times (from the APIs, from the page processes)."""
+    context = multiprocessing.get_context("fork")
+    out = context.SimpleQueue()
+    timer = context.Process(
+        target=_page_timer, args=(seconds, _page_ports(args), args.page_priority, out)
+    )
+    timer.start()
+
+    def times() -> tuple[Any, Any]:
+        found = out.get()
+        timer.join()
+        return found  # type: ignore[no-any-return]
+
+    return times
 
 
 async def _load(world: World, args: argparse.Namespace, seen: Seen) -> None:
@@ -222,7 +253,7 @@ async def _load(world: World, args: argparse.Namespace, seen: Seen) -> None:
         _agent(n, location, token, until, args, seen)
         for n, (location, token) in enumerate(world.agents)
     ]
-    await asyncio.gather(*agents, _timed_pages(until, args, seen))
+    await asyncio.gather(*agents)
 
 
 _RESTART = sql.SQL(
@@ -363,21 +394,25 @@ def main(args: argparse.Namespace) -> Table:
     apis = [harness.serve(port, environ, "--log-level", "warning") for port in API_PORTS]
     pages_only = {**environ, "CALLPROBE_JUDGING": "false", "CALLPROBE_NOTIFY_DISPATCH": "false"}
     apis += [harness.serve(p, pages_only, "--log-level", "warning") for p in _page_ports(args)]
+    for page_process in apis[len(API_PORTS) :]:
+        os.setpriority(os.PRIO_PROCESS, page_process.pid, -args.page_priority)
     try:
         started = time.monotonic()
         world = _world(args)
         setup_s = time.monotonic() - started
         _restart_schedules(url)
         baseline = Seen()
-        asyncio.run(_timed_pages(time.monotonic() + args.baseline, args, baseline))
+        baseline.page, baseline.page_process = _time_pages_apart(args.baseline, args)()
         seen = Seen()
         pids = [api.pid for api in apis]
         pg_before = _cpu_by_pid(_postgres_pids(root))
         cpu_before = [_cpu_s([pid]) for pid in pids]
         generator_before = time.process_time()
         load_from, wall_from = time.monotonic(), datetime.now(UTC)
+        page_times = _time_pages_apart(args.minutes * 60, args)
         asyncio.run(_load(world, args, seen))
         load_s = time.monotonic() - load_from
+        seen.page, seen.page_process = page_times()
         cpu = [(_cpu_s([pid]) - b) / load_s for pid, b in zip(pids, cpu_before, strict=False)]
         if args.page_processes:
             cpu[len(API_PORTS) :] = [sum(cpu[len(API_PORTS) :])]
@@ -408,7 +443,8 @@ def _table(
     table = Table(
         title=f"{len(world.probes):,} probes x {len(world.agents)} locations every "
         f"{args.interval} s for {times[1] / 60:.1f} min against {len(API_PORTS)} API processes "
-        f"and {args.page_processes} page processes (set-up {times[0]:.0f} s)"
+        f"and {args.page_processes} page processes, nice -{args.page_priority} "
+        f"(set-up {times[0]:.0f} s)"
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -471,6 +507,13 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--max-runs", type=int, default=500)
     options.add_argument("--batch", type=int, default=500)
     options.add_argument("--page-processes", type=int, default=1)
+    options.add_argument(
+        "--page-priority",
+        type=int,
+        default=0,
+        help="nice levels the page processes and the page's timer run above the rest"
+        " (needs root or CAP_SYS_NICE)",
+    )
     return options
 
 
