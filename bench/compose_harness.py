@@ -22,7 +22,7 @@ STATE = Path(os.environ.get("CALLPROBE_CONTAINERS_DIR", REPO / ".var" / "contain
 SECRETS = Path(os.environ.get("CALLPROBE_SECRETS_DIR", STATE / "secrets"))
 API = f"http://127.0.0.1:{os.environ.get('PROXY_HTTP_PORT', '18680')}"
 DB_PORT = int(os.environ.get("DB_PORT", "25600"))
-SERVICES = ("db", "migrate", "api-1", "api-2", "proxy", "agent-ams", "agent-fra")
+SERVICES = ("db", "migrate", "api-1", "api-2", "pages-1", "proxy", "agent-ams", "agent-fra")
 
 
 def script(*args: str, timeout: float = 900) -> str:

@@ -2,7 +2,8 @@
 # Run docker/compose.yaml under podman-compose (Debian's 1.0.3) with the images
 # docker/build-local.sh made, and act on one service at a time (the fault runs' handle):
 #
-#   docker/up-local.sh up                 secrets, images, db + migrate + APIs + proxy,
+#   docker/up-local.sh up                 secrets, images, db + migrate + APIs + page
+#                                         process + proxy,
 #                                         enrol the agents once, start them
 #   docker/up-local.sh down               remove the containers, volumes and agent tokens
 #   docker/up-local.sh kill SERVICE       SIGKILL one service's container (podman kill)
@@ -26,7 +27,7 @@ export CADDY_IMAGE=${CADDY_IMAGE:-localhost/callprobe-caddy:local}
 export PROXY_HTTP_PORT=${PROXY_HTTP_PORT:-18680}
 readonly PROJECT=callprobe
 readonly LOCATIONS=(ams fra)
-readonly CORE=(db migrate api-1 api-2 proxy)
+readonly CORE=(db migrate api-1 api-2 pages-1 proxy)
 api="http://127.0.0.1:$PROXY_HTTP_PORT"
 
 log() { printf 'up-local: %s\n' "$*" >&2; }
@@ -131,7 +132,7 @@ main() {
         kill) quietly podman kill --signal KILL "$(container "$1")" ;;
         stop | start | restart) quietly podman "$command" "$(container "$1")" ;;
         ps) compose ps ;;
-        logs) podman logs "$(container "$1")" ;;
+        logs) podman logs "$(container "$1")" 2>&1 ;;
         compose) compose "$@" ;;
         *) log "unknown command $command (up, down, kill, stop, start, restart, ps, logs, compose)"; exit 2 ;;
     esac

@@ -1,12 +1,12 @@
 """The compose topology under podman, from the locally built images (docker/).
 
 Builds the images when missing (docker/build-local.sh, minutes), starts TimescaleDB,
-two API replicas, the proxy and two agents (docker/up-local.sh), then: /readyz
-answers through the proxy, both agents lease and post TCP-probe results, an API
+two API replicas, a page process, the proxy and two agents (docker/up-local.sh), then:
+/readyz answers through the proxy, both agents lease and post TCP-probe results, an API
 container killed with SIGKILL leaves the proxy answering every request and the
-agents posting, and every completed run has exactly one result. Each container's
-health check passes (run once by hand: without systemd podman runs none on a timer).
-Tears it all down.
+agents posting, and every completed run has exactly one result; the public pages come
+from the page process alone. Each container's health check passes (run once by hand:
+without systemd podman runs none on a timer). Tears it all down.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bench import compose_harness as compose
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
 
 INTERVAL_S = 5
-LONG_RUNNING = ("db", "api-1", "api-2", "proxy", "agent-ams", "agent-fra")
+LONG_RUNNING = ("db", "api-1", "api-2", "pages-1", "proxy", "agent-ams", "agent-fra")
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,8 @@ def test_compose_topology_survives_a_killed_api_replica(topology: None) -> None:
     compose.wait_ready()
     probe_id = _create_probe()
     _wait_for_results(probe_id, {"ams": 2, "fra": 2})
-    assert [s for s in LONG_RUNNING if not compose.healthy(s)] == []
+    unhealthy = [s for s in LONG_RUNNING if not compose.healthy(s)]
+    assert not unhealthy, {s: compose.script("logs", s)[-1500:] for s in unhealthy}
 
     before = _results_per_location(probe_id)
     compose.act("kill", "api-1")
@@ -121,3 +122,24 @@ def test_compose_topology_survives_a_killed_api_replica(topology: None) -> None:
         compose.act("start", "api-1")
     compose.wait_ready()
     assert _runs_without_exactly_one_result(probe_id) == 0
+
+
+def test_compose_serves_the_public_pages_from_the_page_process(topology: None) -> None:
+    compose.wait_ready()
+    key = {"Authorization": f"Bearer {compose.secret('project_key')}"}
+    slug = f"compose-{time.time_ns()}"
+    with httpx.Client(base_url=compose.API, headers=key, timeout=15) as client:
+        client.post("/v1/pages", json={"name": "Compose", "slug": slug}).raise_for_status()
+        assert client.get(f"/s/{slug}").status_code == 200
+        compose.act("stop", "pages-1")
+        try:
+            # The APIs could render it, but the proxy sends pages to the page process only.
+            gone = client.get(f"/s/{slug}")
+            assert (gone.status_code, gone.headers.get("retry-after")) == (503, "5")
+            assert client.get("/v1/project").status_code == 200
+        finally:
+            compose.act("start", "pages-1")
+        deadline = time.monotonic() + 60
+        while client.get(f"/s/{slug}").status_code != 200:
+            assert time.monotonic() < deadline, "the page process did not come back"
+            time.sleep(1)

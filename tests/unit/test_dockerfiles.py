@@ -72,9 +72,22 @@ def test_final_stage_runs_as_a_numeric_non_root_user_with_a_health_check(
     assert not re.search(r"\b(gcc|g\+\+|make|cmake|build-essential)\b", final)
 
 
+def test_the_page_process_shares_the_apis_settings_and_neither_judges_nor_notifies() -> None:
+    api, pages = COMPOSE["services"]["api-1"], COMPOSE["services"]["pages-1"]
+    assert pages["command"] == api["command"] and pages["secrets"] == api["secrets"]
+    off = {"CALLPROBE_JUDGING": "false", "CALLPROBE_NOTIFY_DISPATCH": "false"}
+    assert pages["environment"] == {**api["environment"], **off}
+    assert "pages-1" in COMPOSE["services"]["proxy"]["depends_on"]
+
+
 def test_the_caddyfile_is_the_shared_generators_output() -> None:
     expected = caddyfile(
-        ProxyConfig(upstreams=("api-1:8080", "api-2:8080"), http_port=8080, https_port=8443)
+        ProxyConfig(
+            upstreams=("api-1:8080", "api-2:8080"),
+            page_upstreams=("pages-1:8080",),
+            http_port=8080,
+            https_port=8443,
+        )
     )
     written = (DOCKER / "caddy" / "Caddyfile").read_text(encoding="utf-8")
     assert written == expected, "regenerate docker/caddy/Caddyfile from api.cli.caddyfile"
@@ -99,7 +112,7 @@ def _callprobe_commands() -> dict[str, list[str]]:
 
 def test_compose_runs_serve_agent_and_migrate_with_options_the_cli_has() -> None:
     commands = _callprobe_commands()
-    assert sorted(commands) == ["agent-ams", "agent-fra", "api-1", "api-2", "migrate"]
+    assert sorted(commands) == ["agent-ams", "agent-fra", "api-1", "api-2", "migrate", "pages-1"]
     for name, command in commands.items():
         result = CliRunner().invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (name, result.output)
