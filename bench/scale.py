@@ -40,6 +40,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import queue
 import re
 import subprocess
 import time
@@ -244,14 +245,17 @@ def _time_pages_apart(seconds: float, args: argparse.Namespace) -> Callable[[], 
     the load generator's event loop, a reply waited while it built a batch); a function
     that waits for the times (from the APIs, from the page processes)."""
     context = multiprocessing.get_context("fork")
-    out = context.SimpleQueue()
+    out = context.Queue()
     timer = context.Process(
         target=_page_timer, args=(seconds, _page_ports(args), args.page_priority, out)
     )
     timer.start()
 
     def times() -> tuple[Any, Any]:
-        found = out.get()
+        try:
+            found = out.get(timeout=seconds + 60)
+        except queue.Empty:
+            raise RuntimeError(f"the page timer gave no times (exit {timer.exitcode})") from None
         timer.join()
         return found  # type: ignore[no-any-return]
 
