@@ -58,6 +58,7 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from api.cli.cluster_plan import PAGES_ONLY
 from bench import platform_harness as harness
 from probes.result import CallResult, Outcome
 from store import cluster, schedules
@@ -407,7 +408,7 @@ def main(args: argparse.Namespace) -> Table:
         "CALLPROBE_MAX_PROBES_PER_PROJECT": str(args.probes),
     }
     apis = [harness.serve(port, environ, "--log-level", "warning") for port in API_PORTS]
-    pages_only = {**environ, "CALLPROBE_JUDGING": "false", "CALLPROBE_NOTIFY_DISPATCH": "false"}
+    pages_only = {**environ, **PAGES_ONLY}
     apis += [harness.serve(p, pages_only, "--log-level", "warning") for p in _page_ports(args)]
     for page_process in apis[len(API_PORTS) :]:
         _prioritize(page_process.pid, args.page_priority)

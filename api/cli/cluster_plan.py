@@ -25,6 +25,10 @@ _QUIET = ("--log-level", "warning")
 """No access log: the agents' polling would fill it (warnings and errors remain)."""
 
 
+PAGES_ONLY = {"CALLPROBE_JUDGING": "false", "CALLPROBE_NOTIFY_DISPATCH": "false"}
+"""What a page process adds to an API's environment: it neither judges nor notifies."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ClusterSpec:
     """The topology's shape and ports."""
@@ -115,7 +119,7 @@ def _api(spec: ClusterSpec, root: Path, database_url: str, n: int) -> Member:
     if "CALLPROBE_PUBLIC_URL" not in os.environ:
         env["CALLPROBE_PUBLIC_URL"] = spec.proxy_url
     if n >= spec.apis:
-        env |= {"CALLPROBE_JUDGING": "false", "CALLPROBE_NOTIFY_DISPATCH": "false"}
+        env |= PAGES_ONLY
     return Member(
         name=name,
         role="api",
